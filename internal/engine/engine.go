@@ -1,0 +1,206 @@
+// Package engine declares what every database engine implements for godwit: reading
+// a catalog, capturing changes, reading and writing chunks, applying changes with
+// their checkpoint. The workflow drives these interfaces and never speaks SQL.
+package engine
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/godwit-db/godwit/internal/position"
+	"github.com/godwit-db/godwit/internal/schema"
+)
+
+// Chunk is one key range of a table, copied in one short read transaction and
+// recorded as done in the target in the same transaction as its rows.
+// Lo and Hi are key values in the engine's text form; nil means unbounded.
+// The range is Lo < key <= Hi.
+type Chunk struct {
+	Table string   `json:"table"` // qualified name
+	Seq   int      `json:"seq"`
+	Lo    []string `json:"lo,omitempty"`
+	Hi    []string `json:"hi,omitempty"`
+	Done  bool     `json:"done"`
+	Rows  int64    `json:"rows"`
+	// End is the source position read after the chunk's read transaction ended
+	// (encoded); every commit the chunk saw lies before it.
+	End string `json:"end,omitempty"`
+}
+
+// Op is the kind of a row change.
+type Op byte
+
+const (
+	Insert Op = 'I'
+	Update Op = 'U'
+	Delete Op = 'D'
+	// Truncate empties the tables listed in Change.Truncated.
+	Truncate Op = 'T'
+)
+
+// Value is one column value of a row image in the engine's text form.
+type Value struct {
+	Text string
+	Null bool
+	// Unchanged marks a value the source did not send (PostgreSQL's unchanged
+	// TOAST): the change carries no new value for this column.
+	Unchanged bool
+}
+
+// Change is one row change, a row image.
+type Change struct {
+	Table *schema.Table
+	Op    Op
+	// Key holds the old key values (in Table.Key order) for a delete, and for an
+	// update that changed the key; nil for an update that kept its key.
+	Key []Value
+	// New is the new row image for insert and update, in Table.CopyColumns order.
+	New []Value
+	// Truncated lists the tables a Truncate empties.
+	Truncated []*schema.Table
+}
+
+// Txn is one source transaction, or, when Changes is empty, a heartbeat: the
+// source has sent every transaction committed before End. A large transaction
+// arrives in parts: every part but the last has More set and no End, and the
+// parts must be applied in one target transaction.
+type Txn struct {
+	Changes    []Change
+	More       bool
+	End        position.Position
+	CommitTime time.Time
+}
+
+// TableOps is the net effect of a run of changes on one table: rows to delete
+// by key, full images to upsert, and partial images to update by key. Keys in
+// the three sets are disjoint; deletes are applied first.
+type TableOps struct {
+	Table    *schema.Table
+	Deletes  [][]Value // key values in Table.Key order
+	Upserts  [][]Value // full images in Table.CopyColumns order
+	Partials []Partial
+}
+
+// Partial sets some columns of the row with Key.
+type Partial struct {
+	Key  []Value
+	Cols []string
+	Vals []Value
+}
+
+// Segment is a unit of replay: either the compacted effect of consecutive
+// changes (Ops, in no particular table order) or one change that must be applied
+// on its own, in order (Barrier: truncates, key moves without a full image).
+type Segment struct {
+	Ops     []*TableOps
+	Barrier *Change
+}
+
+// ApplyTx is one open target transaction of replay.
+type ApplyTx interface {
+	Apply(ctx context.Context, seg Segment) error
+	// Commit records applied as the migration's applied position and commits.
+	Commit(ctx context.Context, applied position.Position) error
+	Rollback(ctx context.Context)
+}
+
+// Source is a database godwit migrates from.
+type Source interface {
+	// Tables returns the user tables that f selects, with columns, keys and estimates.
+	Tables(ctx context.Context, f schema.Filter) ([]*schema.Table, error)
+	// CheckCapture reports, before anything is created, what would stop change
+	// capture (settings, privileges, free slots), as one actionable error.
+	CheckCapture(ctx context.Context) error
+	// StartCapture creates the change stream for the tables if it does not exist
+	// and returns its start position P0. Calling it again is harmless.
+	StartCapture(ctx context.Context, tables []*schema.Table) (position.Position, error)
+	// DropCapture removes every capture object and restores what StartCapture
+	// changed on the tables. It returns a description of each thing it removed.
+	DropCapture(ctx context.Context, tables []*schema.Table) ([]string, error)
+	// PlanChunks splits a table into key ranges of about rows rows each.
+	PlanChunks(ctx context.Context, t *schema.Table, rows int64) ([]Chunk, error)
+	// CopyFormat names the byte format ReadChunk writes.
+	CopyFormat() string
+	// ReadChunk writes the chunk's rows to w in CopyFormat, in its own short read
+	// transaction, and returns the source position read after it ended.
+	ReadChunk(ctx context.Context, t *schema.Table, c Chunk, w io.Writer) (position.Position, error)
+	// CurrentPosition is the source's current end of changes.
+	CurrentPosition(ctx context.Context) (position.Position, error)
+	// Stream sends transactions committed after from, in commit order, to out until
+	// ctx ends or an error occurs. acked returns the position committed on the
+	// target; only that is acknowledged to the source.
+	Stream(ctx context.Context, from position.Position, tables []*schema.Table, out chan<- Txn, acked func() position.Position) error
+	Close()
+}
+
+// Target is a database godwit migrates to. Every write that records progress
+// does so in the same transaction as the rows it covers.
+type Target interface {
+	// Prepare creates godwit's bookkeeping on the target and returns what a
+	// previous run of this migration recorded there (Stage "" when new).
+	Prepare(ctx context.Context, migration string) (*Checkpoint, error)
+	// CreateTables creates the tables (without secondary indexes or foreign keys),
+	// records the chunk plan and the start position, in one transaction. An
+	// existing non-empty table is an error unless truncate is set.
+	CreateTables(ctx context.Context, migration string, tables []*schema.Table, chunks []Chunk, start position.Position, truncate bool) error
+	// WriteChunk loads one chunk read in format from r and marks it done with its
+	// row count and end position in the same transaction. end blocks until the
+	// source's read has finished.
+	WriteChunk(ctx context.Context, migration string, t *schema.Table, c Chunk, format string, r io.Reader, end func() (position.Position, error)) (rows int64, err error)
+	// CreateKeyIndex builds what replay needs to find rows: the primary key or the key index.
+	CreateKeyIndex(ctx context.Context, t *schema.Table) error
+	// CreateSecondary builds the other constraints and indexes.
+	CreateSecondary(ctx context.Context, t *schema.Table) error
+	// CreateForeignKeys adds foreign keys whose referenced table is also migrated.
+	CreateForeignKeys(ctx context.Context, t *schema.Table, migrated map[string]bool) error
+	// SetStage records how far the migration got; consistency may be nil.
+	SetStage(ctx context.Context, migration string, stage Stage, consistency position.Position) error
+	// BeginApply opens a replay transaction.
+	BeginApply(ctx context.Context, migration string) (ApplyTx, error)
+	// DropTables drops the migrated tables (cancel --drop-target).
+	DropTables(ctx context.Context, tables []*schema.Table) error
+	// DropMeta removes godwit's bookkeeping of the migration from the target.
+	DropMeta(ctx context.Context, migration string) error
+	Close()
+}
+
+// Stage is how far a migration has gone, as recorded on the target.
+type Stage string
+
+const (
+	StageCopying    Stage = "copying"    // tables created, chunks being copied
+	StageCopied     Stage = "copied"     // every chunk done, key indexes built
+	StageConsistent Stage = "consistent" // replay passed the consistency point; secondary indexes built
+	StageFinished   Stage = "finished"   // one-time copy done, or cut over
+)
+
+// Checkpoint is what the target knows of a migration.
+type Checkpoint struct {
+	Stage       Stage
+	Start       position.Position // P0, where replay begins
+	Applied     position.Position // last position committed on the target
+	Consistency position.Position // max chunk end position, once every chunk is done
+	Chunks      []Chunk
+}
+
+// CollisionError reports that applying changes hit a unique key other than the
+// row key. In a compacted batch this can be an artefact of reordering; applied
+// one change at a time after the consistency point it is a real divergence.
+type CollisionError struct {
+	Table string
+	Err   error
+}
+
+func (e *CollisionError) Error() string {
+	return "unique key collision on " + e.Table + ": " + e.Err.Error()
+}
+
+func (e *CollisionError) Unwrap() error { return e.Err }
+
+// PermanentError marks an error that retrying cannot fix (a schema change on
+// the source, a definition the target refuses): the migration fails.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }

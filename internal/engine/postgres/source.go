@@ -1,0 +1,455 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/position"
+	"github.com/godwit-db/godwit/internal/schema"
+)
+
+// Source is a PostgreSQL database godwit migrates from.
+type Source struct {
+	url  string
+	cfg  *pgx.ConnConfig
+	pool *pgxpool.Pool
+	slot string
+	pub  string
+}
+
+var _ engine.Source = (*Source)(nil)
+
+// ObjectName is the name of the slot and publication godwit creates for a migration.
+func ObjectName(migration string) string {
+	return "godwit_" + strings.ToLower(strings.ReplaceAll(migration, "-", "_"))
+}
+
+func openPool(ctx context.Context, role, rawURL string, conns int) (*pgxpool.Pool, *pgx.ConnConfig, error) {
+	cfg, err := parseConfig(role, rawURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	pcfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s URL %s is malformed", role, Redact(rawURL))
+	}
+	pcfg.ConnConfig = cfg.Copy()
+	pcfg.MaxConns = int32(conns)
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, nil, describeConnectError(role, cfg.Host, cfg.Port, cfg.User, cfg.Database, err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, nil, describeConnectError(role, cfg.Host, cfg.Port, cfg.User, cfg.Database, err)
+	}
+	return pool, cfg, nil
+}
+
+// OpenSource connects to the source database of a migration.
+func OpenSource(ctx context.Context, rawURL, migration string, conns int) (*Source, error) {
+	pool, cfg, err := openPool(ctx, "source", rawURL, conns+1)
+	if err != nil {
+		return nil, err
+	}
+	name := ObjectName(migration)
+	return &Source{url: rawURL, cfg: cfg, pool: pool, slot: name, pub: name}, nil
+}
+
+func (s *Source) Close() { s.pool.Close() }
+
+// Tables implements engine.Source.
+func (s *Source) Tables(ctx context.Context, f schema.Filter) ([]*schema.Table, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	return readTables(ctx, conn.Conn(), f)
+}
+
+// CheckCapture implements engine.Source.
+func (s *Source) CheckCapture(ctx context.Context) error {
+	var walLevel, user string
+	var canReplicate bool
+	var maxSlots, usedSlots, ours, version int
+	err := s.pool.QueryRow(ctx, `
+SELECT current_setting('wal_level'), current_user, r.rolreplication OR r.rolsuper,
+       current_setting('max_replication_slots')::int,
+       (SELECT count(*) FROM pg_replication_slots)::int,
+       (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1)::int,
+       current_setting('server_version_num')::int
+FROM pg_roles r WHERE r.rolname = current_user`, s.slot).Scan(&walLevel, &user, &canReplicate, &maxSlots, &usedSlots, &ours, &version)
+	if err != nil {
+		return fmt.Errorf("checking the source settings: %w", err)
+	}
+	host := fmt.Sprintf("%s:%d", s.cfg.Host, s.cfg.Port)
+	switch {
+	case version < 100000:
+		return fmt.Errorf("source %s runs PostgreSQL %d; godwit needs 10 or later for logical replication", host, version/10000)
+	case walLevel != "logical":
+		return fmt.Errorf("source %s has wal_level = %s; set wal_level = logical in postgresql.conf and restart PostgreSQL (or use --once for a one-time copy)", host, walLevel)
+	case !canReplicate:
+		return fmt.Errorf("source user %q lacks the REPLICATION privilege: run ALTER ROLE %s REPLICATION as a superuser (or use --once)", user, QuoteIdent(user))
+	case ours == 0 && usedSlots >= maxSlots:
+		return fmt.Errorf("source %s has no free replication slot (%d of max_replication_slots = %d in use): drop an unused slot or raise max_replication_slots", host, usedSlots, maxSlots)
+	}
+	return nil
+}
+
+func (s *Source) replicationConn(ctx context.Context) (*pgconn.PgConn, error) {
+	cfg := s.cfg.Config.Copy()
+	cfg.RuntimeParams["replication"] = "database"
+	conn, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, describeConnectError("source (replication)", cfg.Host, cfg.Port, cfg.User, cfg.Database, err)
+	}
+	return conn, nil
+}
+
+// StartCapture implements engine.Source: publication first, then the slot, so
+// the slot never decodes a change the publication did not exist for.
+func (s *Source) StartCapture(ctx context.Context, tables []*schema.Table) (position.Position, error) {
+	var names []string
+	for _, t := range tables {
+		if !t.HasKey() {
+			continue
+		}
+		if t.KeyIndex != "" && (t.ReplicaIdentity == "d" || t.ReplicaIdentity == "n") {
+			// Without a primary key PostgreSQL would refuse updates on a published
+			// table; identify rows by the key godwit uses. DropCapture restores DEFAULT.
+			if _, err := s.pool.Exec(ctx, fmt.Sprintf("ALTER TABLE %s REPLICA IDENTITY USING INDEX %s", QualName(t), QuoteIdent(t.KeyIndex))); err != nil {
+				return nil, fmt.Errorf("setting the replica identity of %s to its unique key %s: %w", t.QualifiedName(), t.KeyIndex, err)
+			}
+		}
+		names = append(names, QualName(t))
+	}
+	var exists bool
+	if err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1)", s.pub).Scan(&exists); err != nil {
+		return nil, err
+	}
+	if !exists {
+		sql := "CREATE PUBLICATION " + QuoteIdent(s.pub) + " FOR TABLE " + strings.Join(names, ", ")
+		if len(names) == 0 {
+			return nil, errors.New("no table with a key to capture changes for")
+		}
+		if _, err := s.pool.Exec(ctx, sql); err != nil {
+			return nil, fmt.Errorf("creating publication %s on the source: %w", s.pub, err)
+		}
+	}
+	var flushed *string
+	err := s.pool.QueryRow(ctx, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", s.slot).Scan(&flushed)
+	if err == nil && flushed != nil {
+		return position.ParseLSN(*flushed)
+	}
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	conn, err := s.replicationConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	res, err := pglogrepl.CreateReplicationSlot(ctx, conn, s.slot, "pgoutput",
+		pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication, SnapshotAction: "NOEXPORT_SNAPSHOT"})
+	if err != nil {
+		return nil, fmt.Errorf("creating replication slot %s on the source: %w", s.slot, err)
+	}
+	return position.ParseLSN(res.ConsistentPoint)
+}
+
+// DropCapture implements engine.Source. It needs the tables to restore the replica
+// identity it changed; it is safe to call when nothing exists.
+func (s *Source) DropCapture(ctx context.Context, tables []*schema.Table) ([]string, error) {
+	var removed []string
+	var pid *int32
+	err := s.pool.QueryRow(ctx, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", s.slot).Scan(&pid)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return nil, err
+	default:
+		if pid != nil { // a runner that died may leave its walsender for a moment
+			_, _ = s.pool.Exec(ctx, "SELECT pg_terminate_backend($1)", *pid)
+		}
+		var dropErr error
+		for i := 0; i < 50; i++ {
+			if _, dropErr = s.pool.Exec(ctx, "SELECT pg_drop_replication_slot($1)", s.slot); dropErr == nil || pgCode(dropErr) != "55006" {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if dropErr != nil {
+			return removed, fmt.Errorf("dropping replication slot %s: %w", s.slot, dropErr)
+		}
+		removed = append(removed, "replication slot "+s.slot)
+	}
+	var pubExists bool
+	if err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1)", s.pub).Scan(&pubExists); err != nil {
+		return removed, err
+	}
+	if pubExists {
+		if _, err := s.pool.Exec(ctx, "DROP PUBLICATION IF EXISTS "+QuoteIdent(s.pub)); err != nil {
+			return removed, fmt.Errorf("dropping publication %s: %w", s.pub, err)
+		}
+		removed = append(removed, "publication "+s.pub)
+	}
+	// Put back DEFAULT on tables whose replica identity StartCapture changed.
+	for _, t := range tables {
+		if t.KeyIndex == "" || t.ReplicaIdentity != "d" {
+			continue
+		}
+		if _, err := s.pool.Exec(ctx, "ALTER TABLE "+QualName(t)+" REPLICA IDENTITY DEFAULT"); err != nil && pgCode(err) != "42P01" {
+			return removed, fmt.Errorf("restoring the replica identity of %s: %w", t.QualifiedName(), err)
+		}
+		removed = append(removed, "the replica identity godwit set on "+t.QualifiedName()+" (back to DEFAULT)")
+	}
+	return removed, nil
+}
+
+func isIntType(typ string) bool {
+	switch typ {
+	case "smallint", "integer", "bigint":
+		return true
+	}
+	return false
+}
+
+// PlanChunks implements engine.Source: integer keys split by value range,
+// other keys by walking the key index every rows entries.
+func (s *Source) PlanChunks(ctx context.Context, t *schema.Table, rows int64) ([]engine.Chunk, error) {
+	one := []engine.Chunk{{Table: t.QualifiedName()}}
+	if !t.HasKey() || t.Rows <= rows {
+		return one, nil
+	}
+	if len(t.Key) == 1 && isIntType(t.Column(t.Key[0]).Type) {
+		var lo, hi *int64
+		k := QuoteIdent(t.Key[0])
+		if err := s.pool.QueryRow(ctx, fmt.Sprintf("SELECT min(%s)::int8, max(%s)::int8 FROM %s", k, k, QualName(t))).Scan(&lo, &hi); err != nil {
+			return nil, fmt.Errorf("planning chunks of %s: %w", t.QualifiedName(), err)
+		}
+		if lo == nil {
+			return one, nil
+		}
+		return splitIntRange(t.QualifiedName(), *lo, *hi, t.Rows, rows), nil
+	}
+	var chunks []engine.Chunk
+	var prev []string
+	keyText := make([]string, len(t.Key))
+	for i, k := range t.Key {
+		keyText[i] = QuoteIdent(k) + "::text"
+	}
+	for {
+		q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s OFFSET %d LIMIT 1",
+			strings.Join(keyText, ", "), QualName(t), RangePredicate(t, prev, nil), quoteList(t.Key), rows-1)
+		vals := make([]string, len(t.Key))
+		ptrs := make([]any, len(vals))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		err := s.pool.QueryRow(ctx, q).Scan(ptrs...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("planning chunks of %s: %w", t.QualifiedName(), err)
+		}
+		chunks = append(chunks, engine.Chunk{Table: t.QualifiedName(), Seq: len(chunks), Lo: prev, Hi: vals})
+		prev = vals
+	}
+	return append(chunks, engine.Chunk{Table: t.QualifiedName(), Seq: len(chunks), Lo: prev}), nil
+}
+
+// splitIntRange cuts [lo, hi] into ranges of about rowsPer rows each, assuming
+// rows are spread evenly; the first and last ranges are open-ended.
+func splitIntRange(table string, lo, hi, rows, rowsPer int64) []engine.Chunk {
+	n := (rows + rowsPer - 1) / rowsPer
+	span := float64(hi) - float64(lo) + 1
+	if n < 2 || span < 2 {
+		return []engine.Chunk{{Table: table}}
+	}
+	if float64(n) > span {
+		n = int64(span)
+	}
+	step := int64(math.Ceil(span / float64(n)))
+	var out []engine.Chunk
+	var prev []string
+	for b := lo - 1 + step; b < hi; b += step {
+		cur := []string{fmt.Sprint(b)}
+		out = append(out, engine.Chunk{Table: table, Seq: len(out), Lo: prev, Hi: cur})
+		prev = cur
+	}
+	return append(out, engine.Chunk{Table: table, Seq: len(out), Lo: prev})
+}
+
+// CopyFormat implements engine.Source.
+func (s *Source) CopyFormat() string { return "pgbinary" }
+
+// ReadChunk implements engine.Source.
+func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk, w io.Writer) (position.Position, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	if _, err := conn.Conn().PgConn().CopyTo(ctx, w, CopyOutSQL(t, c.Lo, c.Hi)); err != nil {
+		return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
+	}
+	return currentLSN(ctx, conn.Conn())
+}
+
+func currentLSN(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (position.Position, error) {
+	var s string
+	if err := q.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&s); err != nil {
+		return nil, fmt.Errorf("reading the source position: %w", err)
+	}
+	return position.ParseLSN(s)
+}
+
+// CurrentPosition implements engine.Source.
+func (s *Source) CurrentPosition(ctx context.Context) (position.Position, error) {
+	return currentLSN(ctx, s.pool)
+}
+
+// RetainedBytes is how much WAL the source keeps for the migration's slot.
+func (s *Source) RetainedBytes(ctx context.Context) (int64, error) {
+	var n *int64
+	err := s.pool.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::int8 FROM pg_replication_slots WHERE slot_name = $1", s.slot).Scan(&n)
+	if err != nil || n == nil {
+		return 0, err
+	}
+	return *n, nil
+}
+
+// Stream implements engine.Source.
+func (s *Source) Stream(ctx context.Context, from position.Position, tables []*schema.Table, out chan<- engine.Txn, acked func() position.Position) error {
+	start, ok := from.(position.LSN)
+	if !ok {
+		return fmt.Errorf("PostgreSQL source cannot start from position %v", from)
+	}
+	conn, err := s.replicationConn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	err = pglogrepl.StartReplication(ctx, conn, s.slot, pglogrepl.LSN(start), pglogrepl.StartReplicationOptions{
+		PluginArgs: []string{"proto_version '1'", "publication_names " + QuoteLiteral(s.pub)},
+	})
+	if err != nil {
+		return fmt.Errorf("starting replication from slot %s: %w", s.slot, err)
+	}
+	dec := newDecoder(tables, start)
+	received := start
+	lastAck := func() pglogrepl.LSN {
+		if a, ok := acked().(position.LSN); ok && a > start {
+			return pglogrepl.LSN(a)
+		}
+		return pglogrepl.LSN(start)
+	}
+	sendStatus := func() error {
+		a := lastAck()
+		return pglogrepl.SendStandbyStatusUpdate(ctx, conn, pglogrepl.StandbyStatusUpdate{
+			WALWritePosition: pglogrepl.LSN(received), WALFlushPosition: a, WALApplyPosition: a,
+			ClientTime: time.Now(), ReplyRequested: true,
+		})
+	}
+	const statusEvery = time.Second
+	nextStatus := time.Now()
+	emit := func(txn engine.Txn) error {
+		for {
+			select {
+			case out <- txn:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Until(nextStatus)):
+				// The applier is busy: keep the walsender from timing us out.
+				if err := sendStatus(); err != nil {
+					return err
+				}
+				nextStatus = time.Now().Add(statusEvery)
+			}
+		}
+	}
+	for {
+		if !time.Now().Before(nextStatus) {
+			if err := sendStatus(); err != nil {
+				return fmt.Errorf("replication status update: %w", err)
+			}
+			nextStatus = time.Now().Add(statusEvery)
+		}
+		rctx, cancel := context.WithDeadline(ctx, nextStatus)
+		raw, err := conn.ReceiveMessage(rctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if pgconn.Timeout(err) {
+				continue
+			}
+			return fmt.Errorf("receiving changes: %w", err)
+		}
+		switch msg := raw.(type) {
+		case *pgproto3.ErrorResponse:
+			return fmt.Errorf("source replication error: %s (SQLSTATE %s)", msg.Message, msg.Code)
+		case *pgproto3.CopyData:
+			switch msg.Data[0] {
+			case pglogrepl.PrimaryKeepaliveMessageByteID:
+				ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(msg.Data[1:])
+				if err != nil {
+					return err
+				}
+				if ka.ReplyRequested {
+					nextStatus = time.Now()
+				}
+				end := position.LSN(ka.ServerWALEnd)
+				if dec.cur == nil && end > received {
+					// Everything committed before end has been sent: a heartbeat.
+					received = end
+					select {
+					case out <- engine.Txn{End: end}:
+					default:
+					}
+				}
+			case pglogrepl.XLogDataByteID:
+				xld, err := pglogrepl.ParseXLogData(msg.Data[1:])
+				if err != nil {
+					return err
+				}
+				m, err := pglogrepl.Parse(xld.WALData)
+				if err != nil {
+					return fmt.Errorf("decoding a change: %w", err)
+				}
+				txns, err := dec.decode(m)
+				if err != nil {
+					return err
+				}
+				for _, txn := range txns {
+					if txn.End != nil {
+						if e := txn.End.(position.LSN); e > received {
+							received = e
+						}
+					}
+					if err := emit(txn); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+}

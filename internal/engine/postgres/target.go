@@ -1,0 +1,567 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/position"
+	"github.com/godwit-db/godwit/internal/schema"
+)
+
+// Target is a PostgreSQL database godwit migrates to. godwit's bookkeeping lives
+// in the schema _godwit, written in the same transactions as the rows.
+type Target struct {
+	pool *pgxpool.Pool
+}
+
+var _ engine.Target = (*Target)(nil)
+
+// OpenTarget connects to the target database.
+func OpenTarget(ctx context.Context, rawURL string, conns int) (*Target, error) {
+	pool, _, err := openPool(ctx, "target", rawURL, conns+1)
+	if err != nil {
+		return nil, err
+	}
+	return &Target{pool: pool}, nil
+}
+
+func (t *Target) Close() { t.pool.Close() }
+
+const metaDDL = `
+SELECT pg_advisory_xact_lock(hashtext('godwit meta'));
+CREATE SCHEMA IF NOT EXISTS _godwit;
+CREATE TABLE IF NOT EXISTS _godwit.migrations (
+  name text PRIMARY KEY,
+  stage text NOT NULL,
+  start_pos text,
+  applied_pos text,
+  consistency_pos text,
+  updated_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE IF NOT EXISTS _godwit.chunks (
+  migration text NOT NULL,
+  table_name text NOT NULL,
+  seq int NOT NULL,
+  lo text[],
+  hi text[],
+  done boolean NOT NULL DEFAULT false,
+  rows bigint NOT NULL DEFAULT 0,
+  end_pos text,
+  PRIMARY KEY (migration, table_name, seq));`
+
+func parsePos(s *string) (position.Position, error) {
+	if s == nil || *s == "" {
+		return nil, nil
+	}
+	return position.Parse(*s)
+}
+
+func encodePos(p position.Position) *string {
+	if p == nil {
+		return nil
+	}
+	s := p.Encode()
+	return &s
+}
+
+// Prepare implements engine.Target.
+func (t *Target) Prepare(ctx context.Context, migration string) (*engine.Checkpoint, error) {
+	if err := pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, metaDDL)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("creating godwit's bookkeeping schema _godwit on the target: %w", err)
+	}
+	cp := &engine.Checkpoint{}
+	var stage string
+	var start, applied, cons *string
+	err := t.pool.QueryRow(ctx, "SELECT stage, start_pos, applied_pos, consistency_pos FROM _godwit.migrations WHERE name = $1", migration).
+		Scan(&stage, &start, &applied, &cons)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return cp, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cp.Stage = engine.Stage(stage)
+	if cp.Start, err = parsePos(start); err != nil {
+		return nil, err
+	}
+	if cp.Applied, err = parsePos(applied); err != nil {
+		return nil, err
+	}
+	if cp.Consistency, err = parsePos(cons); err != nil {
+		return nil, err
+	}
+	rows, err := t.pool.Query(ctx, "SELECT table_name, seq, lo, hi, done, rows, coalesce(end_pos, '') FROM _godwit.chunks WHERE migration = $1 ORDER BY table_name, seq", migration)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var c engine.Chunk
+		if err := rows.Scan(&c.Table, &c.Seq, &c.Lo, &c.Hi, &c.Done, &c.Rows, &c.End); err != nil {
+			return nil, err
+		}
+		cp.Chunks = append(cp.Chunks, c)
+	}
+	return cp, rows.Err()
+}
+
+// CreateTables implements engine.Target.
+func (t *Target) CreateTables(ctx context.Context, migration string, tables []*schema.Table, chunks []engine.Chunk, start position.Position, truncate bool) error {
+	return pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
+		for _, tb := range tables {
+			if err := createTable(ctx, tx, tb, truncate); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM _godwit.chunks WHERE migration = $1", migration); err != nil {
+			return err
+		}
+		batch := &pgx.Batch{}
+		for _, c := range chunks {
+			batch.Queue("INSERT INTO _godwit.chunks (migration, table_name, seq, lo, hi) VALUES ($1, $2, $3, $4, $5)", migration, c.Table, c.Seq, c.Lo, c.Hi)
+		}
+		batch.Queue(`INSERT INTO _godwit.migrations (name, stage, start_pos) VALUES ($1, $2, $3)
+ON CONFLICT (name) DO UPDATE SET stage = EXCLUDED.stage, start_pos = EXCLUDED.start_pos, applied_pos = NULL, consistency_pos = NULL, updated_at = now()`,
+			migration, string(engine.StageCopying), encodePos(start))
+		return tx.SendBatch(ctx, batch).Close()
+	})
+}
+
+func createTable(ctx context.Context, tx pgx.Tx, tb *schema.Table, truncate bool) error {
+	var exists bool
+	if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", QualName(tb)).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		var nonEmpty bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+QualName(tb)+")").Scan(&nonEmpty); err != nil {
+			return fmt.Errorf("checking target table %s: %w", tb.QualifiedName(), err)
+		}
+		switch {
+		case nonEmpty && !truncate:
+			return fmt.Errorf("target table %s already exists and is not empty: drop it, or pass --truncate-target to empty it first", tb.QualifiedName())
+		case nonEmpty:
+			if _, err := tx.Exec(ctx, "TRUNCATE "+QualName(tb)); err != nil {
+				return fmt.Errorf("emptying target table %s: %w", tb.QualifiedName(), err)
+			}
+		}
+		return nil
+	}
+	if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+QuoteIdent(tb.Schema)); err != nil {
+		return fmt.Errorf("creating schema %s on the target: %w", tb.Schema, err)
+	}
+	seqs, cols := SequencesUsed(tb)
+	for _, s := range seqs {
+		if _, err := tx.Exec(ctx, "CREATE SEQUENCE IF NOT EXISTS "+s); err != nil {
+			return fmt.Errorf("creating sequence %s on the target: %w", s, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, CreateTableSQL(tb)); err != nil {
+		return fmt.Errorf("creating table %s on the target: %w", tb.QualifiedName(), err)
+	}
+	for i, s := range seqs {
+		if _, err := tx.Exec(ctx, "ALTER SEQUENCE "+s+" OWNED BY "+QualName(tb)+"."+QuoteIdent(cols[i])); err != nil {
+			return fmt.Errorf("attaching sequence %s to %s: %w", s, tb.QualifiedName(), err)
+		}
+	}
+	return nil
+}
+
+// WriteChunk implements engine.Target.
+func (t *Target) WriteChunk(ctx context.Context, migration string, tb *schema.Table, c engine.Chunk, format string, r io.Reader, end func() (position.Position, error)) (int64, error) {
+	if format != "pgbinary" {
+		return 0, fmt.Errorf("PostgreSQL target cannot load chunks in format %q", format)
+	}
+	conn, err := t.pool.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
+	var rows int64
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		// Losing this commit in a crash loses its checkpoint with it: the chunk is copied again.
+		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+			return err
+		}
+		tag, err := conn.Conn().PgConn().CopyFrom(ctx, r, CopyInSQL(tb))
+		if err != nil {
+			return err
+		}
+		rows = tag.RowsAffected()
+		pos, err := end()
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "UPDATE _godwit.chunks SET done = true, rows = $4, end_pos = $5 WHERE migration = $1 AND table_name = $2 AND seq = $3",
+			migration, c.Table, c.Seq, rows, encodePos(pos))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("writing %s chunk %d: %w", tb.QualifiedName(), c.Seq, err)
+	}
+	return rows, nil
+}
+
+func (t *Target) hasConstraint(ctx context.Context, tb *schema.Table, name string) (bool, error) {
+	var ok bool
+	err := t.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)", QualName(tb), name).Scan(&ok)
+	return ok, err
+}
+
+func (t *Target) hasIndex(ctx context.Context, tb *schema.Table, name string) (bool, error) {
+	var ok bool
+	err := t.pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", QuoteIdent(tb.Schema)+"."+QuoteIdent(name)).Scan(&ok)
+	return ok, err
+}
+
+func (t *Target) addConstraint(ctx context.Context, tb *schema.Table, c schema.Constraint) error {
+	has, err := t.hasConstraint(ctx, tb, c.Name)
+	if err != nil || has {
+		return err
+	}
+	if _, err := t.pool.Exec(ctx, "ALTER TABLE "+QualName(tb)+" ADD CONSTRAINT "+QuoteIdent(c.Name)+" "+c.Def); err != nil {
+		return fmt.Errorf("adding constraint %s to %s on the target: %w", c.Name, tb.QualifiedName(), err)
+	}
+	return nil
+}
+
+func (t *Target) addIndex(ctx context.Context, tb *schema.Table, ix schema.Index) error {
+	has, err := t.hasIndex(ctx, tb, ix.Name)
+	if err != nil || has {
+		return err
+	}
+	if _, err := t.pool.Exec(ctx, ix.Def); err != nil {
+		return fmt.Errorf("creating index %s on %s on the target: %w", ix.Name, tb.QualifiedName(), err)
+	}
+	return nil
+}
+
+// CreateKeyIndex implements engine.Target.
+func (t *Target) CreateKeyIndex(ctx context.Context, tb *schema.Table) error {
+	for _, c := range tb.Constraints {
+		if c.Kind == "p" || (tb.KeyIndex != "" && c.Name == tb.KeyIndex && c.Kind == "u") {
+			return t.addConstraint(ctx, tb, c)
+		}
+	}
+	for _, ix := range tb.Indexes {
+		if ix.Name == tb.KeyIndex {
+			return t.addIndex(ctx, tb, ix)
+		}
+	}
+	return nil
+}
+
+// CreateSecondary implements engine.Target.
+func (t *Target) CreateSecondary(ctx context.Context, tb *schema.Table) error {
+	for _, c := range tb.Constraints {
+		if (c.Kind == "u" || c.Kind == "x") && c.Name != tb.KeyIndex {
+			if err := t.addConstraint(ctx, tb, c); err != nil {
+				return err
+			}
+		}
+	}
+	for _, ix := range tb.Indexes {
+		if ix.Name != tb.KeyIndex {
+			if err := t.addIndex(ctx, tb, ix); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CreateForeignKeys implements engine.Target.
+func (t *Target) CreateForeignKeys(ctx context.Context, tb *schema.Table, migrated map[string]bool) error {
+	for _, c := range tb.Constraints {
+		if c.Kind == "f" && migrated[c.RefTable] {
+			if err := t.addConstraint(ctx, tb, c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// SetStage implements engine.Target.
+func (t *Target) SetStage(ctx context.Context, migration string, stage engine.Stage, consistency position.Position) error {
+	_, err := t.pool.Exec(ctx, "UPDATE _godwit.migrations SET stage = $2, consistency_pos = coalesce($3, consistency_pos), updated_at = now() WHERE name = $1",
+		migration, string(stage), encodePos(consistency))
+	return err
+}
+
+// DropTables implements engine.Target.
+func (t *Target) DropTables(ctx context.Context, tables []*schema.Table) error {
+	var names []string
+	for _, tb := range tables {
+		names = append(names, QualName(tb))
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	_, err := t.pool.Exec(ctx, "DROP TABLE IF EXISTS "+strings.Join(names, ", ")+" CASCADE")
+	return err
+}
+
+// DropMeta implements engine.Target.
+func (t *Target) DropMeta(ctx context.Context, migration string) error {
+	return pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT to_regclass('_godwit.migrations') IS NOT NULL").Scan(&exists); err != nil || !exists {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM _godwit.chunks WHERE migration = $1; ", migration); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM _godwit.migrations WHERE name = $1", migration); err != nil {
+			return err
+		}
+		var left bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM _godwit.migrations)").Scan(&left); err != nil {
+			return err
+		}
+		if !left {
+			_, err := tx.Exec(ctx, "DROP SCHEMA _godwit CASCADE")
+			return err
+		}
+		return nil
+	})
+}
+
+// BeginApply implements engine.Target.
+func (t *Target) BeginApply(ctx context.Context, migration string) (engine.ApplyTx, error) {
+	conn, err := t.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		conn.Release()
+		return nil, err
+	}
+	return &applyTx{conn: conn, tx: tx, migration: migration}, nil
+}
+
+type applyTx struct {
+	conn      *pgxpool.Conn
+	tx        pgx.Tx
+	migration string
+	released  bool
+}
+
+func (a *applyTx) release() {
+	if !a.released {
+		a.released = true
+		a.conn.Release()
+	}
+}
+
+func textArray(rows [][]engine.Value, col int) []*string {
+	out := make([]*string, len(rows))
+	for i, r := range rows {
+		if !r[col].Null {
+			s := r[col].Text
+			out[i] = &s
+		}
+	}
+	return out
+}
+
+func (a *applyTx) Apply(ctx context.Context, seg engine.Segment) error {
+	ops := seg.Ops
+	if seg.Barrier != nil {
+		handled, err := a.barrier(ctx, seg.Barrier)
+		if handled || err != nil {
+			return err
+		}
+		ops = []*engine.TableOps{single(seg.Barrier)}
+	}
+	batch := &pgx.Batch{}
+	var tables []string
+	queue := func(tb *schema.Table, sql string, args ...any) {
+		batch.Queue(sql, args...)
+		tables = append(tables, tb.QualifiedName())
+	}
+	for _, o := range ops {
+		if len(o.Deletes) > 0 {
+			args := make([]any, len(o.Table.Key))
+			for i := range args {
+				args[i] = textArray(o.Deletes, i)
+			}
+			queue(o.Table, DeleteSQL(o.Table), args...)
+		}
+	}
+	for _, o := range ops {
+		for _, g := range groupPartials(o.Partials) {
+			rows := make([][]engine.Value, len(g))
+			for i, p := range g {
+				rows[i] = append(append([]engine.Value{}, p.Key...), p.Vals...)
+			}
+			args := make([]any, len(rows[0]))
+			for i := range args {
+				args[i] = textArray(rows, i)
+			}
+			queue(o.Table, PartialUpdateSQL(o.Table, g[0].Cols), args...)
+		}
+		if len(o.Upserts) > 0 {
+			args := make([]any, len(o.Upserts[0]))
+			for i := range args {
+				args[i] = textArray(o.Upserts, i)
+			}
+			queue(o.Table, UpsertSQL(o.Table), args...)
+		}
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	br := a.tx.SendBatch(ctx, batch)
+	for _, tb := range tables {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return classify(tb, err)
+		}
+	}
+	return br.Close()
+}
+
+func classify(table string, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return &engine.CollisionError{Table: table, Err: err}
+	}
+	return fmt.Errorf("applying changes to %s: %w", table, err)
+}
+
+// groupPartials groups partial updates by the set of columns they carry.
+func groupPartials(ps []engine.Partial) [][]engine.Partial {
+	by := map[string][]engine.Partial{}
+	var order []string
+	for _, p := range ps {
+		// Same columns in the same order share one statement.
+		k := strings.Join(p.Cols, "\x00")
+		if _, ok := by[k]; !ok {
+			order = append(order, k)
+		}
+		by[k] = append(by[k], p)
+	}
+	sort.Strings(order)
+	out := make([][]engine.Partial, len(order))
+	for i, k := range order {
+		out[i] = by[k]
+	}
+	return out
+}
+
+// single turns one change into table operations of its own.
+func single(ch *engine.Change) *engine.TableOps {
+	o := &engine.TableOps{Table: ch.Table}
+	switch {
+	case ch.Op == engine.Delete:
+		o.Deletes = append(o.Deletes, ch.Key)
+	case !isPartialImage(ch.New):
+		if ch.Key != nil {
+			o.Deletes = append(o.Deletes, ch.Key)
+		}
+		o.Upserts = append(o.Upserts, ch.New)
+	default:
+		p := engine.Partial{}
+		cols := ch.Table.CopyColumns()
+		for i, v := range ch.New {
+			isKey := false
+			for _, k := range ch.Table.Key {
+				if k == cols[i].Name {
+					isKey = true
+					p.Key = append(p.Key, v)
+				}
+			}
+			if !v.Unchanged && !isKey {
+				p.Cols, p.Vals = append(p.Cols, cols[i].Name), append(p.Vals, v)
+			}
+		}
+		if len(p.Cols) > 0 && len(p.Key) == len(ch.Table.Key) {
+			o.Partials = append(o.Partials, p)
+		}
+	}
+	return o
+}
+
+func isPartialImage(img []engine.Value) bool {
+	for _, v := range img {
+		if v.Unchanged {
+			return true
+		}
+	}
+	return false
+}
+
+// barrier applies the changes that need their own statements.
+func (a *applyTx) barrier(ctx context.Context, ch *engine.Change) (bool, error) {
+	switch {
+	case ch.Op == engine.Truncate:
+		var names []string
+		for _, tb := range ch.Truncated {
+			names = append(names, QualName(tb))
+		}
+		_, err := a.tx.Exec(ctx, "TRUNCATE "+strings.Join(names, ", "))
+		return true, err
+	case ch.Op == engine.Update && ch.Key != nil && isPartialImage(ch.New):
+		tb := ch.Table
+		cols := tb.CopyColumns()
+		var newKey []any
+		var carried []string
+		var vals []any
+		for i, v := range ch.New {
+			for _, k := range tb.Key {
+				if k == cols[i].Name {
+					newKey = append(newKey, v.Text)
+				}
+			}
+			if !v.Unchanged {
+				carried = append(carried, cols[i].Name)
+				if v.Null {
+					vals = append(vals, nil)
+				} else {
+					vals = append(vals, v.Text)
+				}
+			}
+		}
+		oldKey := make([]any, len(ch.Key))
+		for i, v := range ch.Key {
+			oldKey[i] = v.Text
+		}
+		dropStale, move := MovedKeySQL(tb, carried)
+		if _, err := a.tx.Exec(ctx, dropStale, append(oldKey, newKey...)...); err != nil {
+			return true, classify(tb.QualifiedName(), err)
+		}
+		if _, err := a.tx.Exec(ctx, move, append(oldKey, vals...)...); err != nil {
+			return true, classify(tb.QualifiedName(), err)
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+func (a *applyTx) Commit(ctx context.Context, applied position.Position) error {
+	defer a.release()
+	if _, err := a.tx.Exec(ctx, "UPDATE _godwit.migrations SET applied_pos = $2, updated_at = now() WHERE name = $1", a.migration, encodePos(applied)); err != nil {
+		_ = a.tx.Rollback(ctx)
+		return err
+	}
+	return a.tx.Commit(ctx)
+}
+
+func (a *applyTx) Rollback(ctx context.Context) {
+	if !a.released {
+		_ = a.tx.Rollback(ctx)
+	}
+	a.release()
+}

@@ -1,0 +1,85 @@
+package position
+
+import "testing"
+
+func TestParseLSN(t *testing.T) {
+	cases := []struct {
+		in   string
+		want LSN
+		bad  bool
+	}{
+		{"0/0", 0, false},
+		{"0/16B3748", 0x16B3748, false},
+		{"16/B374D848", 0x16_B374D848, false},
+		{"FFFFFFFF/FFFFFFFF", ^LSN(0), false},
+		{"", 0, true},
+		{"16", 0, true},
+		{"/1", 0, true},
+		{"1/", 0, true},
+		{"G/1", 0, true},
+		{"100000000/0", 0, true},
+	}
+	for _, c := range cases {
+		got, err := ParseLSN(c.in)
+		if c.bad {
+			if err == nil {
+				t.Errorf("ParseLSN(%q) = %v, want error", c.in, got)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("ParseLSN(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		}
+		if got.String() != c.in && c.in != "0/0" {
+			t.Errorf("round trip %q -> %q", c.in, got.String())
+		}
+	}
+}
+
+func TestEncodeParse(t *testing.T) {
+	for _, l := range []LSN{0, 1, 0x16_B374D848, ^LSN(0)} {
+		p, err := Parse(l.Encode())
+		if err != nil || p != Position(l) {
+			t.Fatalf("Parse(Encode(%v)) = %v, %v", l, p, err)
+		}
+	}
+	if _, err := Parse(""); err != ErrEmpty {
+		t.Fatalf("Parse empty: %v", err)
+	}
+	for _, bad := range []string{"0/1", "zz9:0/1", "pg1:nope"} {
+		if _, err := Parse(bad); err == nil {
+			t.Errorf("Parse(%q) accepted", bad)
+		}
+	}
+}
+
+func TestCoversAndMax(t *testing.T) {
+	a, b := LSN(10), LSN(20)
+	if a.Covers(b) || !b.Covers(a) || !a.Covers(a) {
+		t.Fatal("Covers order wrong")
+	}
+	if Max(a, b) != Position(b) || Max(nil, a) != Position(a) || Max(b, nil) != Position(b) {
+		t.Fatal("Max wrong")
+	}
+}
+
+func FuzzParseLSN(f *testing.F) {
+	f.Add("16/B374D848")
+	f.Add("0/0")
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := ParseLSN(s)
+		if err != nil {
+			return
+		}
+		back, err := ParseLSN(l.String())
+		if err != nil || back != l {
+			t.Fatalf("%q -> %v -> %v, %v", s, l, back, err)
+		}
+	})
+}
+
+func TestBytes(t *testing.T) {
+	if Bytes(LSN(300), LSN(100)) != 200 || Bytes(LSN(100), LSN(300)) != 0 || Bytes(nil, LSN(1)) != 0 {
+		t.Fatal("Bytes wrong")
+	}
+}

@@ -1,0 +1,164 @@
+package replicator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/position"
+)
+
+// Options tune replay. The zero value is usable.
+type Options struct {
+	// MaxBatch is how many changes a target transaction gathers before it commits
+	// (default 20000). A source transaction is never split across two.
+	MaxBatch int
+	// MaxDelay bounds how long a batch waits for more transactions (default 250ms).
+	MaxDelay time.Duration
+	// HeartbeatEvery is how often a position with no changes is recorded (default 1s).
+	HeartbeatEvery time.Duration
+	// SequentialUntil, when set, applies changes one at a time, in source order,
+	// until the applied position covers it.
+	SequentialUntil position.Position
+}
+
+func (o *Options) defaults() {
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 20000
+	}
+	if o.MaxDelay <= 0 {
+		o.MaxDelay = 250 * time.Millisecond
+	}
+	if o.HeartbeatEvery <= 0 {
+		o.HeartbeatEvery = time.Second
+	}
+}
+
+// Commit describes one committed target transaction.
+type Commit struct {
+	Applied    position.Position
+	Changes    int
+	Txns       int
+	CommitTime time.Time // source commit time of the last transaction, zero for heartbeats
+}
+
+// CollisionRetry is returned when a compacted batch collided on a unique key:
+// the caller restarts the stream from the applied position with SequentialUntil
+// set to a source position past every transaction received so far.
+type CollisionRetry struct {
+	Err error
+}
+
+func (e *CollisionRetry) Error() string {
+	return fmt.Sprintf("%v (replaying again one change at a time)", e.Err)
+}
+
+func (e *CollisionRetry) Unwrap() error { return e.Err }
+
+// Run applies transactions from in until ctx ends or an error occurs. applied is
+// the position already committed on the target (nil when none). onCommit is
+// called after every commit.
+func Run(ctx context.Context, in <-chan engine.Txn, begin func(context.Context) (engine.ApplyTx, error),
+	applied position.Position, opts Options, onCommit func(Commit)) error {
+	opts.defaults()
+	var lastPersist time.Time
+	for {
+		txn, err := recv(ctx, in)
+		if err != nil {
+			return err
+		}
+		if len(txn.Changes) == 0 && !txn.More {
+			// A heartbeat: record it now and then, so consistency and lag can advance
+			// while the source is idle, and so the source can release its log.
+			if time.Since(lastPersist) < opts.HeartbeatEvery || txn.End == nil || (applied != nil && applied.Covers(txn.End)) {
+				continue
+			}
+		}
+		sequential := opts.SequentialUntil != nil && (applied == nil || !applied.Covers(opts.SequentialUntil))
+		tx, err := begin(ctx)
+		if err != nil {
+			return err
+		}
+		c, err := fill(ctx, in, tx, txn, sequential, opts)
+		if err == nil && c.Applied == nil {
+			err = errors.New("replay batch ended without a position")
+		}
+		if err == nil {
+			err = tx.Commit(ctx, c.Applied)
+		}
+		if err != nil {
+			tx.Rollback(context.WithoutCancel(ctx))
+			var coll *engine.CollisionError
+			if errors.As(err, &coll) && !sequential {
+				return &CollisionRetry{Err: err}
+			}
+			return err
+		}
+		applied = c.Applied
+		lastPersist = time.Now()
+		onCommit(c)
+	}
+}
+
+// fill gathers transactions into tx starting with first, applying compacted
+// segments as they grow, and stops at a transaction boundary.
+func fill(ctx context.Context, in <-chan engine.Txn, tx engine.ApplyTx, first engine.Txn, sequential bool, opts Options) (Commit, error) {
+	var c Commit
+	comp := NewCompactor()
+	apply := func() error {
+		for _, seg := range comp.Flush() {
+			if err := tx.Apply(ctx, seg); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	started := time.Now()
+	txn := first
+	for {
+		for _, ch := range txn.Changes {
+			comp.Add(ch)
+			if sequential {
+				if err := apply(); err != nil {
+					return c, err
+				}
+			}
+		}
+		c.Changes += len(txn.Changes)
+		if comp.Len() >= opts.MaxBatch {
+			if err := apply(); err != nil {
+				return c, err
+			}
+		}
+		if !txn.More {
+			if txn.End != nil {
+				c.Applied = txn.End
+			}
+			if len(txn.Changes) > 0 {
+				c.Txns++
+				c.CommitTime = txn.CommitTime
+			}
+			if c.Changes >= opts.MaxBatch || time.Since(started) > opts.MaxDelay || len(in) == 0 {
+				return c, apply()
+			}
+		}
+		var err error
+		if txn, err = recv(ctx, in); err != nil {
+			return c, err
+		}
+	}
+}
+
+func recv(ctx context.Context, in <-chan engine.Txn) (engine.Txn, error) {
+	select {
+	case <-ctx.Done():
+		return engine.Txn{}, ctx.Err()
+	case txn, ok := <-in:
+		if !ok {
+			return engine.Txn{}, errors.New("change stream closed")
+		}
+		return txn, nil
+	}
+}

@@ -1,0 +1,122 @@
+// Package schema is the neutral model of the tables godwit moves: columns, keys,
+// indexes and constraints, plus table selection by glob patterns.
+//
+// Definitions that only the same engine can replay (an index definition, a CHECK
+// expression) are kept as that engine's text in Def fields; cross-engine mapping
+// translates them or refuses them by name.
+package schema
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// Column is one column of a table.
+type Column struct {
+	Name      string `json:"name"`
+	Type      string `json:"type"` // the engine's own type text, e.g. "numeric(12,2)"
+	NotNull   bool   `json:"not_null,omitempty"`
+	Default   string `json:"default,omitempty"`   // default expression, engine text
+	Identity  string `json:"identity,omitempty"`  // "ALWAYS", "BY DEFAULT" or ""
+	Generated string `json:"generated,omitempty"` // stored generation expression; such columns are never copied
+	Collation string `json:"collation,omitempty"`
+}
+
+// Constraint is a table constraint kept as engine text.
+type Constraint struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"` // "p" primary, "u" unique, "c" check, "f" foreign, "x" exclusion
+	Def  string `json:"def"`
+	// RefTable is the qualified referenced table of a foreign key.
+	RefTable string `json:"ref_table,omitempty"`
+}
+
+// Index is a secondary index that does not back a constraint.
+type Index struct {
+	Name string `json:"name"`
+	Def  string `json:"def"`
+}
+
+// Table is one table selected for migration.
+type Table struct {
+	Schema      string       `json:"schema"`
+	Name        string       `json:"name"`
+	Columns     []Column     `json:"columns"`
+	Key         []string     `json:"key"`                 // columns rows are identified by (primary key, else a non-null unique key)
+	KeyIndex    string       `json:"key_index,omitempty"` // the unique index used as key when there is no primary key
+	Constraints []Constraint `json:"constraints,omitempty"`
+	Indexes     []Index      `json:"indexes,omitempty"`
+	Sequences   []string     `json:"sequences,omitempty"` // qualified sequences owned by columns of this table
+	Rows        int64        `json:"rows_estimate"`
+	Bytes       int64        `json:"bytes_estimate"`
+	// ReplicaIdentity is the source's setting ("d" default, "i" index, "f" full, "n" nothing).
+	ReplicaIdentity string `json:"replica_identity,omitempty"`
+}
+
+// QualifiedName is "schema.name", the form include/exclude patterns match.
+func (t *Table) QualifiedName() string { return t.Schema + "." + t.Name }
+
+// CopyColumns are the columns whose values are copied and replayed (not generated ones).
+func (t *Table) CopyColumns() []Column {
+	out := make([]Column, 0, len(t.Columns))
+	for _, c := range t.Columns {
+		if c.Generated == "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Column returns the named column, or nil.
+func (t *Table) Column(name string) *Column {
+	for i := range t.Columns {
+		if t.Columns[i].Name == name {
+			return &t.Columns[i]
+		}
+	}
+	return nil
+}
+
+// HasKey reports whether rows can be identified (and so changes replayed).
+func (t *Table) HasKey() bool { return len(t.Key) > 0 }
+
+// Filter selects tables by glob patterns over qualified names.
+type Filter struct {
+	Include []string
+	Exclude []string
+}
+
+// Validate reports a malformed pattern.
+func (f Filter) Validate() error {
+	for _, p := range append(append([]string{}, f.Include...), f.Exclude...) {
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("invalid table pattern %q: %v (use globs like 'public.*')", p, err)
+		}
+		if !strings.Contains(p, ".") {
+			return fmt.Errorf("invalid table pattern %q: patterns match schema.table (use %q)", p, "*."+p)
+		}
+	}
+	return nil
+}
+
+// Match reports whether the qualified name is selected: it matches an include
+// pattern (or there are none) and no exclude pattern.
+func (f Filter) Match(qualified string) bool {
+	in := len(f.Include) == 0
+	for _, p := range f.Include {
+		if ok, _ := path.Match(p, qualified); ok {
+			in = true
+			break
+		}
+	}
+	if !in {
+		return false
+	}
+	for _, p := range f.Exclude {
+		if ok, _ := path.Match(p, qualified); ok {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,301 @@
+// Package store keeps migrations, their control requests and events in an
+// embedded SQLite database that several godwit processes share: the runner
+// writes progress and a heartbeat, status and control commands read and write
+// beside it.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver
+)
+
+// ErrNotFound is returned for a migration name the store does not know.
+var ErrNotFound = errors.New("not found")
+
+// ErrExists is returned when creating a migration whose name is taken.
+var ErrExists = errors.New("already exists")
+
+// Migration is one migration as the store keeps it. Spec and Progress are JSON
+// documents owned by the workflow package.
+type Migration struct {
+	Name       string
+	Spec       json.RawMessage
+	State      string
+	Phase      string
+	Error      string
+	Progress   json.RawMessage
+	RunnerPID  int
+	RunnerHost string
+	Heartbeat  time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Request is a control request for a running migration (cancel, complete, ...).
+type Request struct {
+	ID   int64
+	Name string
+	Kind string
+	Args json.RawMessage
+}
+
+// Store is the migration store.
+type Store struct {
+	db *sql.DB
+}
+
+const schemaSQL = `
+CREATE TABLE IF NOT EXISTS migrations (
+  name TEXT PRIMARY KEY,
+  spec TEXT NOT NULL,
+  state TEXT NOT NULL,
+  phase TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  progress TEXT NOT NULL DEFAULT '{}',
+  runner_pid INTEGER NOT NULL DEFAULT 0,
+  runner_host TEXT NOT NULL DEFAULT '',
+  heartbeat_at INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS requests (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  args TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL,
+  done_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  level TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_name ON events (name, id);
+`
+
+// DefaultPath is where the store lives unless --state or GODWIT_STATE say otherwise.
+func DefaultPath() (string, error) {
+	if p := os.Getenv("GODWIT_STATE"); p != "" {
+		return p, nil
+	}
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("cannot find a home directory for the state store: pass --state PATH")
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "godwit", "godwit.db"), nil
+}
+
+// Open opens (creating if needed) the store at path. The file holds database
+// URLs with their passwords, so it is created readable by its owner only.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the state directory %s: %v", filepath.Dir(path), err)
+	}
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err != nil {
+		return nil, fmt.Errorf("cannot open the state store %s: %v", path, err)
+	} else {
+		f.Close()
+	}
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(4)
+	if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot initialise the state store %s: %v", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+func unix(t time.Time) int64 { return t.UnixMilli() }
+
+func fromUnix(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// Create inserts a new migration; ErrExists if the name is taken.
+func (s *Store) Create(ctx context.Context, m *Migration) error {
+	now := unix(time.Now())
+	_, err := s.db.ExecContext(ctx, `INSERT INTO migrations (name, spec, state, phase, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		m.Name, string(m.Spec), m.State, m.Phase, now, now)
+	if err != nil {
+		if _, getErr := s.Get(ctx, m.Name); getErr == nil {
+			return ErrExists
+		}
+		return err
+	}
+	return nil
+}
+
+const cols = `name, spec, state, phase, error, progress, runner_pid, runner_host, heartbeat_at, created_at, updated_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scan(r scanner) (*Migration, error) {
+	var m Migration
+	var spec, progress string
+	var hb, created, updated int64
+	if err := r.Scan(&m.Name, &spec, &m.State, &m.Phase, &m.Error, &progress, &m.RunnerPID, &m.RunnerHost, &hb, &created, &updated); err != nil {
+		return nil, err
+	}
+	m.Spec, m.Progress = json.RawMessage(spec), json.RawMessage(progress)
+	m.Heartbeat, m.CreatedAt, m.UpdatedAt = fromUnix(hb), fromUnix(created), fromUnix(updated)
+	return &m, nil
+}
+
+// Get returns one migration; ErrNotFound if unknown.
+func (s *Store) Get(ctx context.Context, name string) (*Migration, error) {
+	m, err := scan(s.db.QueryRowContext(ctx, "SELECT "+cols+" FROM migrations WHERE name = ?", name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return m, err
+}
+
+// List returns every migration, oldest first.
+func (s *Store) List(ctx context.Context) ([]*Migration, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+cols+" FROM migrations ORDER BY created_at, name")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Migration
+	for rows.Next() {
+		m, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Update reads a migration, lets fn change it, and writes it back atomically.
+func (s *Store) Update(ctx context.Context, name string, fn func(*Migration) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	m, err := scan(tx.QueryRowContext(ctx, "SELECT "+cols+" FROM migrations WHERE name = ?", name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if err := fn(m); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE migrations SET spec = ?, state = ?, phase = ?, error = ?, progress = ?, runner_pid = ?, runner_host = ?, heartbeat_at = ?, updated_at = ? WHERE name = ?`,
+		string(m.Spec), m.State, m.Phase, m.Error, string(m.Progress), m.RunnerPID, m.RunnerHost, unix(m.Heartbeat), unix(time.Now()), name)
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Delete removes a migration with its requests and events.
+func (s *Store) Delete(ctx context.Context, name string) error {
+	res, err := s.db.ExecContext(ctx, "DELETE FROM migrations WHERE name = ?", name)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	_, err = s.db.ExecContext(ctx, "DELETE FROM requests WHERE name = ?; DELETE FROM events WHERE name = ?", name, name)
+	return err
+}
+
+// AddRequest queues a control request for the migration's runner.
+func (s *Store) AddRequest(ctx context.Context, name, kind string, args any) error {
+	b, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, "INSERT INTO requests (name, kind, args, created_at) VALUES (?, ?, ?, ?)", name, kind, string(b), unix(time.Now()))
+	return err
+}
+
+// PendingRequests returns the requests not yet done, oldest first.
+func (s *Store) PendingRequests(ctx context.Context, name string) ([]Request, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT id, name, kind, args FROM requests WHERE name = ? AND done_at = 0 ORDER BY id", name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Request
+	for rows.Next() {
+		var r Request
+		var args string
+		if err := rows.Scan(&r.ID, &r.Name, &r.Kind, &args); err != nil {
+			return nil, err
+		}
+		r.Args = json.RawMessage(args)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// FinishRequest marks a request done.
+func (s *Store) FinishRequest(ctx context.Context, id int64) error {
+	_, err := s.db.ExecContext(ctx, "UPDATE requests SET done_at = ? WHERE id = ?", unix(time.Now()), id)
+	return err
+}
+
+// AddEvent records something that happened to a migration.
+func (s *Store) AddEvent(ctx context.Context, name, level, message string) error {
+	_, err := s.db.ExecContext(ctx, "INSERT INTO events (name, at, level, message) VALUES (?, ?, ?, ?)", name, unix(time.Now()), level, message)
+	return err
+}
+
+// Event is one recorded event.
+type Event struct {
+	At      time.Time `json:"at"`
+	Level   string    `json:"level"`
+	Message string    `json:"message"`
+}
+
+// Events returns the last n events of a migration, oldest first.
+func (s *Store) Events(ctx context.Context, name string, n int) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT at, level, message FROM (SELECT id, at, level, message FROM events WHERE name = ? ORDER BY id DESC LIMIT ?) ORDER BY id", name, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var at int64
+		if err := rows.Scan(&at, &e.Level, &e.Message); err != nil {
+			return nil, err
+		}
+		e.At = fromUnix(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

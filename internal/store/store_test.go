@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+func open(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sub", "godwit.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestStoreLifecycle(t *testing.T) {
+	ctx := context.Background()
+	s, path := open(t)
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("store file mode: %v %v", fi, err)
+	}
+	m := &Migration{Name: "orders", Spec: json.RawMessage(`{"a":1}`), State: "CREATED"}
+	if err := s.Create(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, m); !errors.Is(err, ErrExists) {
+		t.Fatalf("second create: %v", err)
+	}
+	if _, err := s.Get(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("get unknown: %v", err)
+	}
+	if err := s.Update(ctx, "orders", func(m *Migration) error {
+		m.State, m.Phase, m.Progress, m.RunnerPID = "RUNNING", "COPYING", json.RawMessage(`{"x":2}`), 42
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, "orders")
+	if err != nil || got.State != "RUNNING" || got.Phase != "COPYING" || string(got.Progress) != `{"x":2}` || got.RunnerPID != 42 || string(got.Spec) != `{"a":1}` {
+		t.Fatalf("after update: %+v %v", got, err)
+	}
+	if err := s.AddRequest(ctx, "orders", "cancel", map[string]bool{"drop_target": true}); err != nil {
+		t.Fatal(err)
+	}
+	reqs, err := s.PendingRequests(ctx, "orders")
+	if err != nil || len(reqs) != 1 || reqs[0].Kind != "cancel" || string(reqs[0].Args) != `{"drop_target":true}` {
+		t.Fatalf("requests: %+v %v", reqs, err)
+	}
+	if err := s.FinishRequest(ctx, reqs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if reqs, _ := s.PendingRequests(ctx, "orders"); len(reqs) != 0 {
+		t.Fatalf("request still pending: %+v", reqs)
+	}
+	for _, msg := range []string{"one", "two", "three"} {
+		if err := s.AddEvent(ctx, "orders", "info", msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev, err := s.Events(ctx, "orders", 2)
+	if err != nil || len(ev) != 2 || ev[0].Message != "two" || ev[1].Message != "three" {
+		t.Fatalf("events: %+v %v", ev, err)
+	}
+	list, err := s.List(ctx)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("list: %v %v", list, err)
+	}
+	if err := s.Delete(ctx, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "orders"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("delete twice: %v", err)
+	}
+}
+
+// Several processes share the store; here several connections update at once.
+func TestStoreConcurrentUpdates(t *testing.T) {
+	ctx := context.Background()
+	_, path := open(t)
+	if err := func() error {
+		s, err := Open(ctx, path)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return s.Create(ctx, &Migration{Name: "m", Spec: json.RawMessage(`{}`), State: "CREATED", Progress: json.RawMessage(`0`)})
+	}(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Open(ctx, path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Close()
+			for i := 0; i < 25; i++ {
+				if err := s.Update(ctx, "m", func(m *Migration) error {
+					var n int
+					_ = json.Unmarshal(m.Progress, &n)
+					m.Progress, _ = json.Marshal(n + 1)
+					return nil
+				}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	s, _ := Open(ctx, path)
+	defer s.Close()
+	m, err := s.Get(ctx, "m")
+	if err != nil || string(m.Progress) != "100" {
+		t.Fatalf("lost updates: %s %v", m.Progress, err)
+	}
+}

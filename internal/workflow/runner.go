@@ -1,0 +1,448 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+
+	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/replicator"
+	"github.com/godwit-db/godwit/internal/schema"
+	"github.com/godwit-db/godwit/internal/store"
+)
+
+// Engines opens databases by URL; injected so the workflow knows no engine.
+type Engines struct {
+	OpenSource   func(ctx context.Context, url, migration string, jobs int) (engine.Source, error)
+	OpenTarget   func(ctx context.Context, url string, jobs int) (engine.Target, error)
+	Check        func(role, url string) error
+	SameDatabase func(a, b string) bool
+	Redact       func(url string) string
+}
+
+// Runner runs migrations kept in a store.
+type Runner struct {
+	Store   *store.Store
+	Engines Engines
+	Log     *slog.Logger
+	Host    string
+	PID     int
+	// Replay tunes the applier.
+	Replay replicator.Options
+}
+
+// NewRunner returns a runner for this process.
+func NewRunner(st *store.Store, eng Engines, log *slog.Logger) *Runner {
+	return &Runner{Store: st, Engines: eng, Log: log, Host: Hostname(), PID: os.Getpid()}
+}
+
+var (
+	errCancelRequested = errors.New("cancel requested")
+	errConsistent      = errors.New("consistency point reached")
+)
+
+// Create checks the request against both databases and records the migration.
+// Nothing is created on either database: bad input leaves nothing behind.
+func (r *Runner) Create(ctx context.Context, name string, spec Spec) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if _, err := r.Store.Get(ctx, name); err == nil {
+		return fmt.Errorf("migration %q already exists: pick another name, or remove it with 'godwit delete %s'", name, name)
+	}
+	list, err := r.Store.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range list {
+		if strings.ReplaceAll(m.Name, "-", "_") == strings.ReplaceAll(name, "-", "_") {
+			return fmt.Errorf("migration %q already exists under the name %q (they would share source objects): pick another name", name, m.Name)
+		}
+	}
+	if err := r.Engines.Check("source", spec.Source); err != nil {
+		return err
+	}
+	if err := r.Engines.Check("target", spec.Target); err != nil {
+		return err
+	}
+	if r.Engines.SameDatabase(spec.Source, spec.Target) {
+		return fmt.Errorf("source and target are the same database (%s): the target must be another database", r.Engines.Redact(spec.Target))
+	}
+	f := schema.Filter{Include: spec.Include, Exclude: spec.Exclude}
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	src, err := r.Engines.OpenSource(ctx, spec.Source, name, 1)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	tgt, err := r.Engines.OpenTarget(ctx, spec.Target, 1)
+	if err != nil {
+		return err
+	}
+	tgt.Close()
+	tables, err := src.Tables(ctx, f)
+	if err != nil {
+		return err
+	}
+	if len(tables) == 0 {
+		what := "any user table"
+		if len(spec.Include) > 0 {
+			what = "--include " + strings.Join(spec.Include, " ")
+		}
+		return fmt.Errorf("no tables matched %s in the source database: check the patterns (they match schema.table, e.g. 'public.*')", what)
+	}
+	if !spec.Once && !spec.AllowNoKey {
+		var keyless []string
+		for _, t := range tables {
+			if !t.HasKey() {
+				keyless = append(keyless, t.QualifiedName())
+			}
+		}
+		if len(keyless) > 0 {
+			return fmt.Errorf("table %s has no primary key or non-null unique key, so its changes cannot be replayed: add a key, --exclude it, or pass --allow-no-key to copy it once without its changes",
+				strings.Join(keyless, ", "))
+		}
+	}
+	if !spec.Once {
+		if err := src.CheckCapture(ctx); err != nil {
+			return err
+		}
+	}
+	spec.Tables = tables
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	if err := r.Store.Create(ctx, &store.Migration{Name: name, Spec: b, State: string(Created)}); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("migration %q already exists: pick another name", name)
+		}
+		return err
+	}
+	r.event(ctx, name, "info", fmt.Sprintf("created: %d tables from %s to %s", len(tables), r.Engines.Redact(spec.Source), r.Engines.Redact(spec.Target)))
+	return nil
+}
+
+func (r *Runner) event(ctx context.Context, name, level, msg string) {
+	switch level {
+	case "warn":
+		r.Log.Warn(msg, "migration", name)
+	case "error":
+		r.Log.Error(msg, "migration", name)
+	default:
+		r.Log.Info(msg, "migration", name)
+	}
+	_ = r.Store.AddEvent(context.WithoutCancel(ctx), name, level, msg)
+}
+
+// loadSpec reads a migration and its spec.
+func (r *Runner) loadSpec(ctx context.Context, name string) (*store.Migration, Spec, error) {
+	m, err := r.Store.Get(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, Spec{}, fmt.Errorf("unknown migration %q: 'godwit list' shows the migrations in this state store", name)
+	}
+	if err != nil {
+		return nil, Spec{}, err
+	}
+	var spec Spec
+	if err := json.Unmarshal(m.Spec, &spec); err != nil {
+		return nil, Spec{}, fmt.Errorf("migration %s has an unreadable spec: %v", name, err)
+	}
+	return m, spec, nil
+}
+
+// claim takes the runner lease or says who holds it.
+func (r *Runner) claim(ctx context.Context, name string) error {
+	return r.Store.Update(ctx, name, func(m *store.Migration) error {
+		st := State(m.State)
+		if st.Finished() {
+			return fmt.Errorf("migration %s is %s: there is nothing left to run", name, st)
+		}
+		if alive(m, r.Host) && !(m.RunnerPID == r.PID && m.RunnerHost == r.Host) {
+			return fmt.Errorf("migration %s is already being run by process %d on %s: stop that one first (or 'godwit cancel %s')", name, m.RunnerPID, m.RunnerHost, name)
+		}
+		m.State, m.Error = string(Running), ""
+		m.RunnerPID, m.RunnerHost, m.Heartbeat = r.PID, r.Host, time.Now()
+		return nil
+	})
+}
+
+// Run runs a migration until it completes, fails, is cancelled, or ctx ends
+// (then it is left PAUSED at its last checkpoint). It returns an error only when
+// the migration could not run or FAILED.
+func (r *Runner) Run(ctx context.Context, name string) error {
+	_, spec, err := r.loadSpec(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := r.claim(ctx, name); err != nil {
+		return err
+	}
+	workCtx, stopWork := context.WithCancelCause(ctx)
+	defer stopWork(nil)
+	w := &run{r: r, name: name, spec: spec}
+	for _, t := range spec.Tables {
+		w.tables = append(w.tables, t)
+	}
+	w.tracker = newTracker(spec.Tables, nil, w.copyOnly)
+
+	beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+	beatDone := make(chan struct{})
+	cancelArgs := make(chan cancelRequest, 1)
+	go func() {
+		defer close(beatDone)
+		r.heartbeat(beatCtx, w, func(req cancelRequest) {
+			select {
+			case cancelArgs <- req:
+			default:
+			}
+			stopWork(errCancelRequested)
+		})
+	}()
+
+	workErr := w.work(workCtx)
+	stopBeat()
+	<-beatDone
+
+	final, phase, msg := Failed, w.phase, ""
+	cause := context.Cause(workCtx)
+	switch {
+	case workErr == nil:
+		final, phase = Completed, NoPhase
+		r.event(ctx, name, "info", "completed")
+	case errors.Is(cause, errCancelRequested):
+		var req cancelRequest
+		select {
+		case req = <-cancelArgs:
+		default:
+		}
+		cctx := context.WithoutCancel(ctx)
+		if err := r.cleanup(cctx, name, spec, req.DropTarget); err != nil {
+			final, msg = Failed, "cancel could not clean up: "+err.Error()
+			r.event(ctx, name, "error", msg)
+		} else {
+			final, phase = Cancelled, NoPhase
+		}
+	case ctx.Err() != nil:
+		final = Paused
+		r.event(context.WithoutCancel(ctx), name, "info", "paused at the last checkpoint; 'godwit resume "+name+"' continues")
+	default:
+		msg = oneLine(workErr.Error())
+		r.event(context.WithoutCancel(ctx), name, "error", "failed: "+msg)
+	}
+	r.publish(context.WithoutCancel(ctx), w, func(m *store.Migration) {
+		m.State, m.Phase, m.Error = string(final), string(phase), msg
+		m.RunnerPID, m.RunnerHost = 0, ""
+	})
+	if final == Failed {
+		return errors.New(msg)
+	}
+	return nil
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+type cancelRequest struct {
+	DropTarget bool `json:"drop_target"`
+}
+
+// publish writes the tracker's snapshot and lets fn adjust the record.
+func (r *Runner) publish(ctx context.Context, w *run, fn func(*store.Migration)) {
+	p := w.tracker.snapshot()
+	b, _ := json.Marshal(p)
+	err := r.Store.Update(ctx, w.name, func(m *store.Migration) error {
+		m.Progress = b
+		m.Heartbeat = time.Now()
+		if fn != nil {
+			fn(m)
+		}
+		return nil
+	})
+	if err != nil {
+		r.Log.Warn("cannot write progress to the state store", "migration", w.name, "err", err)
+	}
+}
+
+// heartbeat publishes progress every second, watches the source position, and
+// picks up control requests.
+func (r *Runner) heartbeat(ctx context.Context, w *run, onCancel func(cancelRequest)) {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	var n int
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n++
+		reqs, err := r.Store.PendingRequests(ctx, w.name)
+		if err == nil {
+			for _, req := range reqs {
+				if req.Kind == "cancel" {
+					var args cancelRequest
+					_ = json.Unmarshal(req.Args, &args)
+					r.event(ctx, w.name, "info", "cancel requested")
+					_ = r.Store.FinishRequest(ctx, req.ID)
+					onCancel(args)
+				}
+			}
+		}
+		if n%2 == 0 {
+			if src := w.source(); src != nil {
+				qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				if pos, err := src.CurrentPosition(qctx); err == nil {
+					var retained int64
+					if rb, ok := src.(interface {
+						RetainedBytes(context.Context) (int64, error)
+					}); ok && !w.spec.Once {
+						retained, _ = rb.RetainedBytes(qctx)
+					}
+					w.tracker.observeSource(pos, retained)
+				}
+				cancel()
+			}
+			r.publish(ctx, w, func(m *store.Migration) { m.Phase = string(w.currentPhase()) })
+		}
+	}
+}
+
+// cleanup removes what a migration created on the source, and on the target
+// its bookkeeping (and tables, when asked).
+func (r *Runner) cleanup(ctx context.Context, name string, spec Spec, dropTarget bool) error {
+	src, err := r.Engines.OpenSource(ctx, spec.Source, name, 1)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	removed, err := src.DropCapture(ctx, spec.Tables)
+	for _, what := range removed {
+		r.event(ctx, name, "info", "removed "+what+" from the source")
+	}
+	if err != nil {
+		return err
+	}
+	tgt, err := r.Engines.OpenTarget(ctx, spec.Target, 1)
+	if err != nil {
+		return err
+	}
+	defer tgt.Close()
+	if dropTarget {
+		if err := tgt.DropTables(ctx, spec.Tables); err != nil {
+			return err
+		}
+		r.event(ctx, name, "info", fmt.Sprintf("dropped %d target tables", len(spec.Tables)))
+	}
+	if err := tgt.DropMeta(ctx, name); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Cancel stops a migration and removes its capture from the source. A running
+// runner is asked to do it and waited for; otherwise it is done here.
+func (r *Runner) Cancel(ctx context.Context, name string, dropTarget bool, wait time.Duration) error {
+	m, spec, err := r.loadSpec(ctx, name)
+	if err != nil {
+		return err
+	}
+	switch State(m.State) {
+	case Cancelled:
+		return fmt.Errorf("migration %s is already cancelled", name)
+	case Completed:
+		return fmt.Errorf("migration %s is completed: nothing to cancel ('godwit delete %s' removes it)", name, name)
+	}
+	if alive(m, r.Host) {
+		if err := r.Store.AddRequest(ctx, name, "cancel", cancelRequest{DropTarget: dropTarget}); err != nil {
+			return err
+		}
+		deadline := time.Now().Add(wait)
+		for time.Now().Before(deadline) {
+			time.Sleep(200 * time.Millisecond)
+			m, err := r.Store.Get(ctx, name)
+			if err != nil {
+				return err
+			}
+			switch State(m.State) {
+			case Cancelled:
+				return nil
+			case Failed:
+				return fmt.Errorf("migration %s: %s", name, m.Error)
+			}
+			if !alive(m, r.Host) && State(m.State) != Running {
+				break
+			}
+		}
+		return fmt.Errorf("migration %s did not stop within %s: its runner (process %d) may be stuck; try again", name, wait, m.RunnerPID)
+	}
+	if err := r.claim(ctx, name); err != nil {
+		return err
+	}
+	if err := r.cleanup(ctx, name, spec, dropTarget); err != nil {
+		_ = r.Store.Update(context.WithoutCancel(ctx), name, func(m *store.Migration) error {
+			m.State, m.Error, m.RunnerPID, m.RunnerHost = string(Failed), "cancel could not clean up: "+oneLine(err.Error()), 0, ""
+			return nil
+		})
+		return err
+	}
+	r.event(ctx, name, "info", "cancelled")
+	return r.Store.Update(ctx, name, func(m *store.Migration) error {
+		m.State, m.Phase, m.Error, m.RunnerPID, m.RunnerHost = string(Cancelled), "", "", 0, ""
+		return nil
+	})
+}
+
+// Delete forgets a finished migration after removing what it left on the
+// databases. It returns what it removed.
+func (r *Runner) Delete(ctx context.Context, name string) ([]string, error) {
+	m, spec, err := r.loadSpec(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	st := State(m.State)
+	if alive(m, r.Host) {
+		return nil, fmt.Errorf("migration %s is running (process %d): cancel it first with 'godwit cancel %s'", name, m.RunnerPID, name)
+	}
+	var removed []string
+	if st != Created {
+		if !st.Finished() {
+			return nil, fmt.Errorf("migration %s is %s and still holds change capture on the source: run 'godwit cancel %s' first", name, st, name)
+		}
+		src, err := r.Engines.OpenSource(ctx, spec.Source, name, 1)
+		if err != nil {
+			return nil, err
+		}
+		got, err := src.DropCapture(ctx, spec.Tables)
+		src.Close()
+		for _, g := range got {
+			removed = append(removed, g+" (source)")
+		}
+		if err != nil {
+			return removed, err
+		}
+		tgt, err := r.Engines.OpenTarget(ctx, spec.Target, 1)
+		if err != nil {
+			return removed, err
+		}
+		err = tgt.DropMeta(ctx, name)
+		tgt.Close()
+		if err != nil {
+			return removed, err
+		}
+		removed = append(removed, "godwit bookkeeping for "+name+" (target)")
+	}
+	if err := r.Store.Delete(ctx, name); err != nil {
+		return removed, err
+	}
+	return append(removed, "migration "+name+" (state store)"), nil
+}

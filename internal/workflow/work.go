@@ -1,0 +1,342 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/godwit-db/godwit/internal/copier"
+	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/position"
+	"github.com/godwit-db/godwit/internal/replicator"
+	"github.com/godwit-db/godwit/internal/schema"
+)
+
+// run is one execution of a migration by a runner.
+type run struct {
+	r       *Runner
+	name    string
+	spec    Spec
+	tables  []*schema.Table
+	tracker *tracker
+
+	mu    sync.Mutex
+	src   engine.Source
+	phase Phase
+}
+
+func (w *run) source() engine.Source {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.src
+}
+
+func (w *run) currentPhase() Phase {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.phase
+}
+
+func (w *run) setPhase(p Phase) {
+	w.mu.Lock()
+	w.phase = p
+	w.mu.Unlock()
+	w.tracker.setPhase(p)
+}
+
+// copyOnly tells whether a table is copied without replaying its changes.
+func (w *run) copyOnly(t *schema.Table) bool { return !w.spec.Once && !t.HasKey() }
+
+func (w *run) keyed() []*schema.Table {
+	var out []*schema.Table
+	for _, t := range w.tables {
+		if t.HasKey() {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (w *run) jobs() int {
+	if w.spec.Jobs < 1 {
+		return 1
+	}
+	return w.spec.Jobs
+}
+
+// work runs the phases from wherever the target's checkpoint says they stand.
+func (w *run) work(ctx context.Context) error {
+	src, err := w.r.Engines.OpenSource(ctx, w.spec.Source, w.name, w.jobs())
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	tgt, err := w.r.Engines.OpenTarget(ctx, w.spec.Target, w.jobs())
+	if err != nil {
+		return err
+	}
+	defer tgt.Close()
+	w.mu.Lock()
+	w.src = src
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.src = nil
+		w.mu.Unlock()
+	}()
+
+	cp, err := tgt.Prepare(ctx, w.name)
+	if err != nil {
+		return err
+	}
+	if cp.Stage == "" {
+		if cp, err = w.begin(ctx, src, tgt); err != nil {
+			return err
+		}
+	} else {
+		w.r.event(ctx, w.name, "info", fmt.Sprintf("resuming from the target's checkpoint (stage %s)", cp.Stage))
+	}
+	w.tracker.loadChunks(cp.Chunks)
+	w.tracker.setPositions(cp.Start, cp.Applied, cp.Consistency)
+
+	if cp.Stage == engine.StageCopying {
+		if err := w.copyAll(ctx, src, tgt, cp); err != nil {
+			return err
+		}
+		if w.spec.Once {
+			return w.finishOnce(ctx, tgt)
+		}
+		cp.Consistency = w.consistencyPoint(cp.Chunks)
+		if err := tgt.SetStage(ctx, w.name, engine.StageCopied, cp.Consistency); err != nil {
+			return err
+		}
+		cp.Stage = engine.StageCopied
+		w.tracker.setPositions(cp.Start, cp.Applied, cp.Consistency)
+	}
+	if cp.Stage == engine.StageFinished {
+		return nil
+	}
+	return w.replicate(ctx, src, tgt, cp)
+}
+
+// begin starts change capture (before anything is copied), plans the chunks and
+// creates the target tables with the plan, atomically on the target.
+func (w *run) begin(ctx context.Context, src engine.Source, tgt engine.Target) (*engine.Checkpoint, error) {
+	var start position.Position
+	if !w.spec.Once {
+		if err := src.CheckCapture(ctx); err != nil {
+			return nil, err
+		}
+		var err error
+		if start, err = src.StartCapture(ctx, w.keyed()); err != nil {
+			return nil, err
+		}
+		w.r.event(ctx, w.name, "info", "change capture started at "+start.String())
+	}
+	var chunks []engine.Chunk
+	for _, t := range w.tables {
+		cs, err := src.PlanChunks(ctx, t, w.spec.ChunkRows)
+		if err != nil {
+			return nil, err
+		}
+		chunks = append(chunks, cs...)
+	}
+	if err := tgt.CreateTables(ctx, w.name, w.tables, chunks, start, w.spec.TruncateTarget); err != nil {
+		return nil, err
+	}
+	w.r.event(ctx, w.name, "info", fmt.Sprintf("created %d tables on the target; copying %d chunks", len(w.tables), len(chunks)))
+	return &engine.Checkpoint{Stage: engine.StageCopying, Start: start, Chunks: chunks}, nil
+}
+
+// copyAll copies every chunk not yet done, then builds the keys replay needs.
+func (w *run) copyAll(ctx context.Context, src engine.Source, tgt engine.Target, cp *engine.Checkpoint) error {
+	w.setPhase(Copying)
+	byName := map[string]*schema.Table{}
+	for _, t := range w.tables {
+		byName[t.QualifiedName()] = t
+	}
+	var pending []engine.Chunk
+	index := map[[2]any]int{}
+	for i, c := range cp.Chunks {
+		index[[2]any{c.Table, c.Seq}] = i
+		if !c.Done {
+			pending = append(pending, c)
+		}
+	}
+	started := time.Now()
+	var mu sync.Mutex
+	err := copier.Run(ctx, src, tgt, w.name, byName, pending, w.jobs(), func(c engine.Chunk) {
+		mu.Lock()
+		cp.Chunks[index[[2]any{c.Table, c.Seq}]] = c
+		mu.Unlock()
+		w.tracker.chunkDone(c)
+	})
+	if err != nil {
+		return err
+	}
+	w.r.event(ctx, w.name, "info", fmt.Sprintf("copied %d chunks in %.1fs; building keys", len(pending), time.Since(started).Seconds()))
+	return w.eachTable(ctx, func(ctx context.Context, t *schema.Table) error {
+		if !t.HasKey() {
+			return nil
+		}
+		return tgt.CreateKeyIndex(ctx, t)
+	})
+}
+
+// eachTable runs fn for every table, jobs at a time.
+func (w *run) eachTable(ctx context.Context, fn func(context.Context, *schema.Table) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(w.jobs())
+	for _, t := range w.tables {
+		g.Go(func() error { return fn(ctx, t) })
+	}
+	return g.Wait()
+}
+
+// consistencyPoint is the furthest position any chunk read ended at: once replay
+// passes it, every chunk's view of the source has been overtaken.
+func (w *run) consistencyPoint(chunks []engine.Chunk) position.Position {
+	var max position.Position
+	for _, c := range chunks {
+		if p, err := position.Parse(c.End); err == nil {
+			max = position.Max(max, p)
+		}
+	}
+	return max
+}
+
+func (w *run) buildSecondary(ctx context.Context, tgt engine.Target) error {
+	started := time.Now()
+	if err := w.eachTable(ctx, func(ctx context.Context, t *schema.Table) error { return tgt.CreateSecondary(ctx, t) }); err != nil {
+		return err
+	}
+	w.r.event(ctx, w.name, "info", fmt.Sprintf("built secondary indexes and unique constraints in %.1fs", time.Since(started).Seconds()))
+	return nil
+}
+
+func (w *run) finishOnce(ctx context.Context, tgt engine.Target) error {
+	if err := w.buildSecondary(ctx, tgt); err != nil {
+		return err
+	}
+	migrated := map[string]bool{}
+	for _, t := range w.tables {
+		migrated[t.QualifiedName()] = true
+	}
+	if err := w.eachTable(ctx, func(ctx context.Context, t *schema.Table) error { return tgt.CreateForeignKeys(ctx, t, migrated) }); err != nil {
+		return err
+	}
+	return tgt.SetStage(ctx, w.name, engine.StageFinished, nil)
+}
+
+// replicate streams and applies changes from the applied position until ctx
+// ends. It retries interruptions with backoff, switches to one-at-a-time replay
+// after a compaction collision, and builds the secondary indexes once the
+// target is consistent.
+func (w *run) replicate(ctx context.Context, src engine.Source, tgt engine.Target, cp *engine.Checkpoint) error {
+	w.setPhase(Replicating)
+	applied := cp.Applied
+	if applied == nil {
+		applied = cp.Start
+	}
+	stage := cp.Stage
+	if stage == engine.StageCopied && w.tracker.isConsistent() {
+		if err := w.reachConsistency(ctx, tgt); err != nil {
+			return err
+		}
+		stage = engine.StageConsistent
+	}
+	var sequentialUntil position.Position
+	failures := 0
+	for {
+		err := w.stream(ctx, src, tgt, applied, sequentialUntil, stage == engine.StageCopied)
+		if a := w.tracker.appliedPos(); a != nil {
+			if applied == nil || !applied.Covers(a) || !a.Covers(applied) {
+				failures = 0
+			}
+			applied = a
+		}
+		var retry *replicator.CollisionRetry
+		var perm *engine.PermanentError
+		var coll *engine.CollisionError
+		switch {
+		case errors.Is(err, errConsistent):
+			if err := w.reachConsistency(ctx, tgt); err != nil {
+				return err
+			}
+			stage = engine.StageConsistent
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.As(err, &retry):
+			if sequentialUntil, err = src.CurrentPosition(ctx); err != nil {
+				return err
+			}
+			w.r.event(ctx, w.name, "warn", "a batch collided on a unique key; replaying it one change at a time: "+oneLine(retry.Err.Error()))
+		case errors.As(err, &perm):
+			return err
+		case errors.As(err, &coll):
+			return fmt.Errorf("%v: the target diverged from the source after the consistency point; cancel and restart the migration", err)
+		default:
+			failures++
+			if failures > 8 {
+				return fmt.Errorf("replication keeps failing: %w", err)
+			}
+			wait := time.Duration(1<<min(failures-1, 5)) * time.Second
+			w.r.event(ctx, w.name, "warn", fmt.Sprintf("replication interrupted (%s); retrying in %s", oneLine(err.Error()), wait))
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+	}
+}
+
+func (w *run) reachConsistency(ctx context.Context, tgt engine.Target) error {
+	w.r.event(ctx, w.name, "info", "consistent: the target has caught up with every chunk's view of the source")
+	if err := w.buildSecondary(ctx, tgt); err != nil {
+		return err
+	}
+	return tgt.SetStage(ctx, w.name, engine.StageConsistent, nil)
+}
+
+// stream runs one change stream and its applier until either stops. When
+// stopAtConsistency is set, it ends with errConsistent once replay passes the
+// consistency point.
+func (w *run) stream(ctx context.Context, src engine.Source, tgt engine.Target, from, sequentialUntil position.Position, stopAtConsistency bool) error {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var mu sync.Mutex
+	acked := from
+	txns := make(chan engine.Txn, 64)
+	opts := w.r.Replay
+	opts.SequentialUntil = sequentialUntil
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return src.Stream(gctx, from, w.keyed(), txns, func() position.Position {
+			mu.Lock()
+			defer mu.Unlock()
+			return acked
+		})
+	})
+	g.Go(func() error {
+		return replicator.Run(gctx, txns, func(ctx context.Context) (engine.ApplyTx, error) {
+			return tgt.BeginApply(ctx, w.name)
+		}, from, opts, func(c replicator.Commit) {
+			mu.Lock()
+			acked = c.Applied
+			mu.Unlock()
+			if w.tracker.commit(c) && stopAtConsistency {
+				stop(errConsistent)
+			}
+		})
+	})
+	err := g.Wait()
+	if cause := context.Cause(ctx); errors.Is(cause, errConsistent) {
+		return errConsistent
+	}
+	return err
+}
