@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/godwit-db/godwit/internal/engine"
 	"github.com/godwit-db/godwit/internal/replicator"
 	"github.com/godwit-db/godwit/internal/schema"
