@@ -13,12 +13,13 @@ import (
 	"github.com/godwit-db/godwit/internal/engine"
 	"github.com/godwit-db/godwit/internal/position"
 	"github.com/godwit-db/godwit/internal/schema"
+	"github.com/godwit-db/godwit/internal/throttle"
 )
 
-// Run copies the chunks with jobs parallel workers. onDone is called after each
-// chunk commits on the target, with its rows and end position.
+// Run copies the chunks with jobs parallel workers, paced by limit. onDone is
+// called after each chunk commits on the target, with its rows and end position.
 func Run(ctx context.Context, src engine.Source, tgt engine.Target, migration string, tables map[string]*schema.Table,
-	chunks []engine.Chunk, jobs int, onDone func(c engine.Chunk)) error {
+	chunks []engine.Chunk, jobs int, limit throttle.Throttler, onDone func(c engine.Chunk)) error {
 	if jobs < 1 {
 		jobs = 1
 	}
@@ -43,6 +44,9 @@ func Run(ctx context.Context, src engine.Source, tgt engine.Target, migration st
 					return err
 				}
 				onDone(done)
+				if err := limit.Wait(ctx, done.Rows); err != nil {
+					return err
+				}
 			}
 			return nil
 		})

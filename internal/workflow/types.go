@@ -55,6 +55,7 @@ type Spec struct {
 	Jobs           int             `json:"jobs"`
 	TruncateTarget bool            `json:"truncate_target,omitempty"`
 	AllowNoKey     bool            `json:"allow_no_key,omitempty"`
+	MaxCopyRate    float64         `json:"max_copy_rate,omitempty"` // rows per second, 0 for no limit
 	Tables         []*schema.Table `json:"tables,omitempty"`
 }
 

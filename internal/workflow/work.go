@@ -14,6 +14,7 @@ import (
 	"github.com/godwit-db/godwit/internal/position"
 	"github.com/godwit-db/godwit/internal/replicator"
 	"github.com/godwit-db/godwit/internal/schema"
+	"github.com/godwit-db/godwit/internal/throttle"
 )
 
 // run is one execution of a migration by a runner.
@@ -169,7 +170,11 @@ func (w *run) copyAll(ctx context.Context, src engine.Source, tgt engine.Target,
 	}
 	started := time.Now()
 	var mu sync.Mutex
-	err := copier.Run(ctx, src, tgt, w.name, byName, pending, w.jobs(), func(c engine.Chunk) {
+	var limit throttle.Throttler = throttle.Noop{}
+	if w.spec.MaxCopyRate > 0 {
+		limit = throttle.NewRowRate(w.spec.MaxCopyRate)
+	}
+	err := copier.Run(ctx, src, tgt, w.name, byName, pending, w.jobs(), limit, func(c engine.Chunk) {
 		mu.Lock()
 		cp.Chunks[index[[2]any{c.Table, c.Seq}]] = c
 		mu.Unlock()

@@ -31,7 +31,7 @@ func TestPGLiveMigrationKillResume(t *testing.T) {
 
 	wl := startWorkload(t, srcURL, seed, 3, 12*time.Millisecond, fullScale)
 	name := migrationName("live")
-	r := g.start("start", name, "--source", srcURL, "--target", dstURL, "--chunk-rows", "2000")
+	r := g.start("start", name, "--source", srcURL, "--target", dstURL, "--chunk-rows", "2000", "--max-copy-rate", "25000")
 
 	copyKills, replKills := 0, 0
 	for copyKills < 2 {

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: starts throwaway PostgreSQL clusters
+# (installing PostgreSQL with apt-get if it is missing and we are root), then
+# vets and runs every Go test with the race detector. Databases are required:
+# if they cannot be started, the run fails instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v go >/dev/null; then
+  echo "test.sh: Go 1.26 or later is required (https://go.dev/dl/)" >&2
+  exit 1
+fi
+eval "$(scripts/testdb.sh up)"
+export GODWIT_REQUIRE_DB=1
+# The e2e tests run the godwit binary built with -race too.
+export GODWIT_E2E_RACE=${GODWIT_E2E_RACE:-1}
+go vet ./...
+go test -race -count=1 -timeout 30m "$@" ./...
