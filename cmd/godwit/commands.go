@@ -49,7 +49,7 @@ COMPLETED, CANCELLED or FAILED, or until SIGINT/SIGTERM, which pauses it at its 
 	f.StringArrayVar(&spec.Exclude, "exclude", nil, "tables to leave out, a glob over schema.table (repeatable)")
 	f.BoolVar(&spec.Once, "once", false, "copy once without change capture, then complete (like pgcopydb clone)")
 	f.Int64Var(&spec.ChunkRows, "chunk-rows", 100000, "rows per copy chunk: the unit of parallelism and of resume")
-	f.IntVar(&spec.Jobs, "jobs", min(4, 2*runtime.NumCPU()), "chunks copied and indexes built in parallel")
+	f.IntVar(&spec.Jobs, "jobs", max(2, min(8, runtime.NumCPU())), "chunks copied and indexes built in parallel")
 	f.BoolVar(&spec.TruncateTarget, "truncate-target", false, "empty target tables that already exist and hold rows (default: refuse)")
 	f.Float64Var(&spec.MaxCopyRate, "max-copy-rate", 0, "limit the copy to this many rows per second, to spare the source (0: no limit)")
 	f.BoolVar(&spec.AllowNoKey, "allow-no-key", false, "copy tables without a primary or unique key once, without replaying their changes")

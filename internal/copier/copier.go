@@ -5,6 +5,7 @@
 package copier
 
 import (
+	"bufio"
 	"context"
 	"io"
 
@@ -62,7 +63,12 @@ func One(ctx context.Context, src engine.Source, tgt engine.Target, migration st
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
-		end, readErr = src.ReadChunk(ctx, t, c, pw)
+		// Sources write one small message per row; hand the pipe large blocks.
+		bw := bufio.NewWriterSize(pw, 256<<10)
+		end, readErr = src.ReadChunk(ctx, t, c, bw)
+		if readErr == nil {
+			readErr = bw.Flush()
+		}
 		pw.CloseWithError(readErr)
 	}()
 	rows, err := tgt.WriteChunk(ctx, migration, t, c, src.CopyFormat(), pr, func() (position.Position, error) {

@@ -374,31 +374,51 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 	const statusEvery = time.Second
 	nextStatus := time.Now()
 	emit := func(txn engine.Txn) error {
+		select {
+		case out <- txn:
+			return nil
+		default:
+		}
+		wait := time.NewTimer(time.Until(nextStatus))
+		defer wait.Stop()
 		for {
 			select {
 			case out <- txn:
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(time.Until(nextStatus)):
+			case <-wait.C:
 				// The applier is busy: keep the walsender from timing us out.
 				if err := sendStatus(); err != nil {
 					return err
 				}
 				nextStatus = time.Now().Add(statusEvery)
+				wait.Reset(statusEvery)
 			}
 		}
 	}
+	// Reads use a socket deadline set once per status interval, not a context per
+	// message: a context makes pgconn arm a watcher for every one of them.
+	stopWatch := context.AfterFunc(ctx, func() { _ = conn.Conn().SetReadDeadline(time.Unix(1, 0)) })
+	defer stopWatch()
+	deadline := time.Time{}
 	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if !time.Now().Before(nextStatus) {
 			if err := sendStatus(); err != nil {
 				return fmt.Errorf("replication status update: %w", err)
 			}
 			nextStatus = time.Now().Add(statusEvery)
 		}
-		rctx, cancel := context.WithDeadline(ctx, nextStatus)
-		raw, err := conn.ReceiveMessage(rctx)
-		cancel()
+		if !deadline.Equal(nextStatus) {
+			deadline = nextStatus
+			if err := conn.Conn().SetReadDeadline(deadline); err != nil {
+				return err
+			}
+		}
+		raw, err := conn.ReceiveMessage(context.Background())
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/godwit-db/godwit/internal/engine"
@@ -224,12 +225,23 @@ func (t *Target) hasIndex(ctx context.Context, tb *schema.Table, name string) (b
 	return ok, err
 }
 
+// ddl runs an index or constraint build with room to sort in memory.
+func (t *Target) ddl(ctx context.Context, sql string) error {
+	return pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '512MB'"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, sql)
+		return err
+	})
+}
+
 func (t *Target) addConstraint(ctx context.Context, tb *schema.Table, c schema.Constraint) error {
 	has, err := t.hasConstraint(ctx, tb, c.Name)
 	if err != nil || has {
 		return err
 	}
-	if _, err := t.pool.Exec(ctx, "ALTER TABLE "+QualName(tb)+" ADD CONSTRAINT "+QuoteIdent(c.Name)+" "+c.Def); err != nil {
+	if err := t.ddl(ctx, "ALTER TABLE "+QualName(tb)+" ADD CONSTRAINT "+QuoteIdent(c.Name)+" "+c.Def); err != nil {
 		return fmt.Errorf("adding constraint %s to %s on the target: %w", c.Name, tb.QualifiedName(), err)
 	}
 	return nil
@@ -240,7 +252,7 @@ func (t *Target) addIndex(ctx context.Context, tb *schema.Table, ix schema.Index
 	if err != nil || has {
 		return err
 	}
-	if _, err := t.pool.Exec(ctx, ix.Def); err != nil {
+	if err := t.ddl(ctx, ix.Def); err != nil {
 		return fmt.Errorf("creating index %s on %s on the target: %w", ix.Name, tb.QualifiedName(), err)
 	}
 	return nil
@@ -365,13 +377,10 @@ func (a *applyTx) release() {
 	}
 }
 
-func textArray(rows [][]engine.Value, col int) []*string {
-	out := make([]*string, len(rows))
+func textArray(rows [][]engine.Value, col int) []pgtype.Text {
+	out := make([]pgtype.Text, len(rows))
 	for i, r := range rows {
-		if !r[col].Null {
-			s := r[col].Text
-			out[i] = &s
-		}
+		out[i] = pgtype.Text{String: r[col].Text, Valid: !r[col].Null}
 	}
 	return out
 }
