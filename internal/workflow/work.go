@@ -105,6 +105,9 @@ func (w *run) work(ctx context.Context) error {
 	w.tracker.setPositions(cp.Start, cp.Applied, cp.Consistency)
 
 	if cp.Stage == engine.StageCopying {
+		if err := w.pinSnapshot(ctx, src, cp); err != nil {
+			return err
+		}
 		if err := w.copyAll(ctx, src, tgt, cp); err != nil {
 			return err
 		}
@@ -122,6 +125,28 @@ func (w *run) work(ctx context.Context) error {
 		return nil
 	}
 	return w.replicate(ctx, src, tgt, cp)
+}
+
+// snapshotter is a source that can show every chunk read one consistent view.
+type snapshotter interface {
+	PinSnapshot(ctx context.Context) error
+	ReleaseSnapshot()
+}
+
+// pinSnapshot gives a one-time copy a single consistent view of the source, as
+// a live migration does not need: its replay repairs the fuzzy chunks.
+func (w *run) pinSnapshot(ctx context.Context, src engine.Source, cp *engine.Checkpoint) error {
+	s, ok := src.(snapshotter)
+	if !w.spec.Once || !ok {
+		return nil
+	}
+	for _, c := range cp.Chunks {
+		if c.Done {
+			w.r.event(ctx, w.name, "warn", "resuming a one-time copy: chunks copied before the interruption saw an earlier state of the source; rows changed in between may differ (start again for one consistent copy)")
+			break
+		}
+	}
+	return s.PinSnapshot(ctx)
 }
 
 // begin starts change capture (before anything is copied), plans the chunks and

@@ -27,6 +27,10 @@ type Source struct {
 	pool *pgxpool.Pool
 	slot string
 	pub  string
+	// snapshot, when set, is an exported snapshot every chunk read uses; the
+	// transaction that exported it stays open on snapConn.
+	snapshot string
+	snapConn *pgx.Conn
 }
 
 var _ engine.Source = (*Source)(nil)
@@ -68,7 +72,38 @@ func OpenSource(ctx context.Context, rawURL, migration string, conns int) (*Sour
 	return &Source{url: rawURL, cfg: cfg, pool: pool, slot: name, pub: name}, nil
 }
 
-func (s *Source) Close() { s.pool.Close() }
+func (s *Source) Close() {
+	s.ReleaseSnapshot()
+	s.pool.Close()
+}
+
+// PinSnapshot makes every later ReadChunk see the database as of now, as one
+// consistent view (a one-time copy). It holds a transaction open until
+// ReleaseSnapshot or Close.
+func (s *Source) PinSnapshot(ctx context.Context) error {
+	conn, err := connect(ctx, "source", s.url)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+		conn.Close(ctx)
+		return err
+	}
+	if err := conn.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&s.snapshot); err != nil {
+		conn.Close(ctx)
+		return fmt.Errorf("exporting a snapshot on the source: %w", err)
+	}
+	s.snapConn = conn
+	return nil
+}
+
+// ReleaseSnapshot ends the pinned snapshot, if any.
+func (s *Source) ReleaseSnapshot() {
+	if s.snapConn != nil {
+		s.snapConn.Close(context.Background())
+		s.snapConn, s.snapshot = nil, ""
+	}
+}
 
 // Tables implements engine.Source.
 func (s *Source) Tables(ctx context.Context, f schema.Filter) ([]*schema.Table, error) {
@@ -308,7 +343,18 @@ func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk,
 		return nil, err
 	}
 	defer conn.Release()
-	if _, err := conn.Conn().PgConn().CopyTo(ctx, w, CopyOutSQL(t, c.Lo, c.Hi)); err != nil {
+	if s.snapshot != "" {
+		err := pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SET TRANSACTION SNAPSHOT "+QuoteLiteral(s.snapshot)); err != nil {
+				return err
+			}
+			_, err := conn.Conn().PgConn().CopyTo(ctx, w, CopyOutSQL(t, c.Lo, c.Hi))
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
+		}
+	} else if _, err := conn.Conn().PgConn().CopyTo(ctx, w, CopyOutSQL(t, c.Lo, c.Hi)); err != nil {
 		return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
 	}
 	return currentLSN(ctx, conn.Conn())
