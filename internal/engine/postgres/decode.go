@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -71,41 +72,61 @@ func (d *decoder) relation(m *pglogrepl.RelationMessage) error {
 	return nil
 }
 
-func (rm *relMap) image(td *pglogrepl.TupleData) ([]engine.Value, error) {
-	if td == nil || len(td.Columns) != rm.ncols {
-		return nil, fmt.Errorf("table %s: row image has an unexpected column count", rm.t.QualifiedName())
+// parseTuple decodes a pgoutput TupleData at the start of src into values in
+// the relation's column order, and returns what follows it. It copies each value
+// once (the message buffer is reused by the next read) and allocates nothing else.
+func (rm *relMap) parseTuple(src []byte) ([]engine.Value, []byte, error) {
+	bad := fmt.Errorf("table %s: malformed row image", rm.t.QualifiedName())
+	if len(src) < 2 {
+		return nil, nil, bad
 	}
-	out := make([]engine.Value, rm.ncols)
-	for i, c := range td.Columns {
+	n := int(binary.BigEndian.Uint16(src))
+	src = src[2:]
+	if n != rm.ncols {
+		return nil, nil, fmt.Errorf("table %s: row image has %d columns, want %d", rm.t.QualifiedName(), n, rm.ncols)
+	}
+	out := make([]engine.Value, n)
+	for i := 0; i < n; i++ {
+		if len(src) < 1 {
+			return nil, nil, bad
+		}
+		kind := src[0]
+		src = src[1:]
 		v := &out[rm.idx[i]]
-		switch c.DataType {
+		switch kind {
 		case pglogrepl.TupleDataTypeNull:
 			v.Null = true
 		case pglogrepl.TupleDataTypeToast:
 			v.Unchanged = true
 		case pglogrepl.TupleDataTypeText:
-			v.Text = string(c.Data)
+			if len(src) < 4 {
+				return nil, nil, bad
+			}
+			l := int(binary.BigEndian.Uint32(src))
+			if l < 0 || len(src) < 4+l {
+				return nil, nil, bad
+			}
+			v.Text = string(src[4 : 4+l])
+			src = src[4+l:]
 		default:
-			return nil, fmt.Errorf("table %s: unexpected value format %q", rm.t.QualifiedName(), c.DataType)
+			return nil, nil, fmt.Errorf("table %s: unexpected value format %q", rm.t.QualifiedName(), kind)
 		}
 	}
-	return out, nil
+	return out, src, nil
 }
 
-func (rm *relMap) key(td *pglogrepl.TupleData) ([]engine.Value, error) {
-	if td == nil || len(td.Columns) != rm.ncols {
-		return nil, fmt.Errorf("table %s: key image has an unexpected column count", rm.t.QualifiedName())
-	}
+// key picks the key columns out of a row or key image.
+func (rm *relMap) key(img []engine.Value) ([]engine.Value, error) {
 	if len(rm.keyPos) != len(rm.t.Key) {
 		return nil, fmt.Errorf("table %s has no usable key on the source", rm.t.QualifiedName())
 	}
 	out := make([]engine.Value, len(rm.keyPos))
 	for j, i := range rm.keyPos {
-		c := td.Columns[i]
-		if c.DataType != pglogrepl.TupleDataTypeText {
+		v := img[rm.idx[i]]
+		if v.Null || v.Unchanged {
 			return nil, fmt.Errorf("table %s: key column %s missing from the change (check its REPLICA IDENTITY)", rm.t.QualifiedName(), rm.t.Key[j])
 		}
-		out[j] = engine.Value{Text: string(c.Data)}
+		out[j] = v
 	}
 	return out, nil
 }
@@ -119,14 +140,33 @@ func sameKey(a, b []engine.Value) bool {
 	return true
 }
 
-// decode handles one message and returns the transactions (or parts) now complete.
-func (d *decoder) decode(msg pglogrepl.Message) ([]engine.Txn, error) {
+// decode handles one pgoutput message and returns the transactions (or parts)
+// now complete. Row changes, the bulk of the stream, are decoded here directly;
+// the rest goes through pglogrepl's parser.
+func (d *decoder) decode(data []byte) ([]engine.Txn, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("empty replication message")
+	}
+	switch data[0] {
+	case 'I', 'U', 'D':
+		if d.cur == nil {
+			return nil, fmt.Errorf("row change outside a transaction")
+		}
+		ch, ok, err := d.change(data)
+		if err != nil || !ok {
+			return nil, err
+		}
+		return d.add(ch), nil
+	}
+	msg, err := parseMessage(data)
+	if err != nil {
+		return nil, err
+	}
 	switch m := msg.(type) {
 	case *pglogrepl.RelationMessage:
 		return nil, d.relation(m)
 	case *pglogrepl.BeginMessage:
 		d.cur = &engine.Txn{}
-		return nil, nil
 	case *pglogrepl.CommitMessage:
 		if d.cur == nil {
 			return nil, fmt.Errorf("commit without begin at %s", position.LSN(m.CommitLSN))
@@ -139,23 +179,50 @@ func (d *decoder) decode(msg pglogrepl.Message) ([]engine.Txn, error) {
 		}
 		txn.End, txn.CommitTime = end, m.CommitTime
 		return []engine.Txn{txn}, nil
-	case *pglogrepl.InsertMessage, *pglogrepl.UpdateMessage, *pglogrepl.DeleteMessage, *pglogrepl.TruncateMessage:
+	case *pglogrepl.TruncateMessage:
 		if d.cur == nil {
-			return nil, fmt.Errorf("row change outside a transaction")
+			return nil, fmt.Errorf("truncate outside a transaction")
 		}
-		ch, ok, err := d.change(msg)
-		if err != nil || !ok {
-			return nil, err
+		var ts []*schema.Table
+		for _, id := range m.RelationIDs {
+			if rm, ok, _ := d.rel(id); ok {
+				ts = append(ts, rm.t)
+			}
 		}
-		d.cur.Changes = append(d.cur.Changes, ch)
-		if len(d.cur.Changes) >= d.partSize {
-			part := *d.cur
-			part.More = true
-			d.cur = &engine.Txn{}
-			return []engine.Txn{part}, nil
+		if len(ts) > 0 {
+			return d.add(engine.Change{Op: engine.Truncate, Truncated: ts}), nil
 		}
 	}
 	return nil, nil // type, origin, logical messages: nothing to apply
+}
+
+// parseMessage wraps pglogrepl.Parse, which can panic on malformed input.
+func parseMessage(data []byte) (msg pglogrepl.Message, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg, err = nil, fmt.Errorf("malformed replication message of type %q", data[0])
+		}
+	}()
+	// A truncate names its relation count up front; pglogrepl allocates that much.
+	if data[0] == 'T' && (len(data) < 6 || uint64(binary.BigEndian.Uint32(data[1:5]))*4 != uint64(len(data)-6)) {
+		return nil, fmt.Errorf("malformed truncate message")
+	}
+	if msg, err = pglogrepl.Parse(data); err != nil {
+		return nil, fmt.Errorf("decoding a change: %w", err)
+	}
+	return msg, nil
+}
+
+// add appends a change to the open transaction, handing out a part when it is full.
+func (d *decoder) add(ch engine.Change) []engine.Txn {
+	d.cur.Changes = append(d.cur.Changes, ch)
+	if len(d.cur.Changes) < d.partSize {
+		return nil
+	}
+	part := *d.cur
+	part.More = true
+	d.cur = &engine.Txn{}
+	return []engine.Txn{part}
 }
 
 func (d *decoder) rel(id uint32) (*relMap, bool, error) {
@@ -166,50 +233,48 @@ func (d *decoder) rel(id uint32) (*relMap, bool, error) {
 	return rm, rm != nil, nil
 }
 
-func (d *decoder) change(msg pglogrepl.Message) (engine.Change, bool, error) {
-	switch m := msg.(type) {
-	case *pglogrepl.InsertMessage:
-		rm, ok, err := d.rel(m.RelationID)
-		if !ok || err != nil {
+// change decodes an insert ('I'), update ('U') or delete ('D') message.
+func (d *decoder) change(data []byte) (engine.Change, bool, error) {
+	if len(data) < 6 {
+		return engine.Change{}, false, fmt.Errorf("short row change message")
+	}
+	op, rest := data[0], data[5:]
+	rm, ok, err := d.rel(binary.BigEndian.Uint32(data[1:5]))
+	if !ok || err != nil {
+		return engine.Change{}, false, err
+	}
+	var old []engine.Value
+	if (op == 'U' || op == 'D') && (rest[0] == 'K' || rest[0] == 'O') {
+		if old, rest, err = rm.parseTuple(rest[1:]); err != nil {
 			return engine.Change{}, false, err
 		}
-		img, err := rm.image(m.Tuple)
-		return engine.Change{Table: rm.t, Op: engine.Insert, New: img}, err == nil, err
-	case *pglogrepl.UpdateMessage:
-		rm, ok, err := d.rel(m.RelationID)
-		if !ok || err != nil {
-			return engine.Change{}, false, err
+	}
+	if op == 'D' {
+		if old == nil {
+			return engine.Change{}, false, fmt.Errorf("table %s: delete without a key (check its REPLICA IDENTITY)", rm.t.QualifiedName())
 		}
-		img, err := rm.image(m.NewTuple)
+		key, err := rm.key(old)
+		return engine.Change{Table: rm.t, Op: engine.Delete, Key: key}, err == nil, err
+	}
+	if len(rest) < 1 || rest[0] != 'N' {
+		return engine.Change{}, false, fmt.Errorf("table %s: change without a new row image", rm.t.QualifiedName())
+	}
+	img, _, err := rm.parseTuple(rest[1:])
+	if err != nil {
+		return engine.Change{}, false, err
+	}
+	if op == 'I' {
+		return engine.Change{Table: rm.t, Op: engine.Insert, New: img}, true, nil
+	}
+	ch := engine.Change{Table: rm.t, Op: engine.Update, New: img}
+	if old != nil {
+		ok, err := rm.key(old)
 		if err != nil {
 			return engine.Change{}, false, err
 		}
-		ch := engine.Change{Table: rm.t, Op: engine.Update, New: img}
-		if m.OldTuple != nil {
-			old, err := rm.key(m.OldTuple)
-			if err != nil {
-				return engine.Change{}, false, err
-			}
-			if nk, err := rm.key(m.NewTuple); err != nil || !sameKey(old, nk) {
-				ch.Key = old
-			}
+		if nk, err := rm.key(img); err != nil || !sameKey(ok, nk) {
+			ch.Key = ok
 		}
-		return ch, true, nil
-	case *pglogrepl.DeleteMessage:
-		rm, ok, err := d.rel(m.RelationID)
-		if !ok || err != nil {
-			return engine.Change{}, false, err
-		}
-		key, err := rm.key(m.OldTuple)
-		return engine.Change{Table: rm.t, Op: engine.Delete, Key: key}, err == nil, err
-	case *pglogrepl.TruncateMessage:
-		var ts []*schema.Table
-		for _, id := range m.RelationIDs {
-			if rm, ok, _ := d.rel(id); ok {
-				ts = append(ts, rm.t)
-			}
-		}
-		return engine.Change{Op: engine.Truncate, Truncated: ts}, len(ts) > 0, nil
 	}
-	return engine.Change{}, false, nil
+	return ch, true, nil
 }

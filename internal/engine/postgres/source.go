@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -147,6 +148,10 @@ FROM pg_roles r WHERE r.rolname = current_user`, s.slot).Scan(&walLevel, &user, 
 func (s *Source) replicationConn(ctx context.Context) (*pgconn.PgConn, error) {
 	cfg := s.cfg.Config.Copy()
 	cfg.RuntimeParams["replication"] = "database"
+	// The stream is many small messages: read the socket in large blocks.
+	cfg.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		return pgproto3.NewFrontend(bufio.NewReaderSize(r, 256<<10), w)
+	}
 	conn, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, describeConnectError("source (replication)", cfg.Host, cfg.Port, cfg.User, cfg.Database, err)
@@ -501,11 +506,7 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 				if err != nil {
 					return err
 				}
-				m, err := pglogrepl.Parse(xld.WALData)
-				if err != nil {
-					return fmt.Errorf("decoding a change: %w", err)
-				}
-				txns, err := dec.decode(m)
+				txns, err := dec.decode(xld.WALData)
 				if err != nil {
 					return err
 				}
