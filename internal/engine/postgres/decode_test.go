@@ -13,9 +13,9 @@ import (
 
 // Encoders for pgoutput protocol 1 messages, as the walsender sends them.
 
-func u16(b []byte, v uint16) []byte { return binary.BigEndian.AppendUint16(b, v) }
-func u32(b []byte, v uint32) []byte { return binary.BigEndian.AppendUint32(b, v) }
-func u64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
+func u16(b []byte, v uint16) []byte  { return binary.BigEndian.AppendUint16(b, v) }
+func u32(b []byte, v uint32) []byte  { return binary.BigEndian.AppendUint32(b, v) }
+func u64(b []byte, v uint64) []byte  { return binary.BigEndian.AppendUint64(b, v) }
 func cstr(b []byte, s string) []byte { return append(append(b, s...), 0) }
 
 const pgEpochMicros = 946684800 * 1_000_000
