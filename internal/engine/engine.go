@@ -107,6 +107,7 @@ type ApplyTx interface {
 
 // Source is a database godwit migrates from.
 type Source interface {
+	Checksummer
 	// Tables returns the user tables that f selects, with columns, keys and estimates.
 	Tables(ctx context.Context, f schema.Filter) ([]*schema.Table, error)
 	// CheckCapture reports, before anything is created, what would stop change
@@ -137,6 +138,7 @@ type Source interface {
 // Target is a database godwit migrates to. Every write that records progress
 // does so in the same transaction as the rows it covers.
 type Target interface {
+	Checksummer
 	// Prepare creates godwit's bookkeeping on the target and returns what a
 	// previous run of this migration recorded there (Stage "" when new).
 	Prepare(ctx context.Context, migration string) (*Checkpoint, error)
@@ -156,6 +158,8 @@ type Target interface {
 	CreateForeignKeys(ctx context.Context, t *schema.Table, migrated map[string]bool) error
 	// SetStage records how far the migration got; consistency may be nil.
 	SetStage(ctx context.Context, migration string, stage Stage, consistency position.Position) error
+	// Applied is the source position last committed on the target for the migration.
+	Applied(ctx context.Context, migration string) (position.Position, error)
 	// BeginApply opens a replay transaction.
 	BeginApply(ctx context.Context, migration string) (ApplyTx, error)
 	// DropTables drops the migrated tables (cancel --drop-target).
@@ -204,3 +208,25 @@ type PermanentError struct{ Err error }
 
 func (e *PermanentError) Error() string { return e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
+
+// RowHash is one row's key and a hash of its canonical value text.
+type RowHash struct {
+	Key  []string
+	Hash string
+}
+
+// Checksummer reads what verification compares. The source and the target of
+// every engine implement it; equal rows must give equal hashes on both sides.
+type Checksummer interface {
+	// NextBound returns the key of the rows-th row after lo (nil lo: from the
+	// start of the table), or nil when no more than rows rows remain.
+	NextBound(ctx context.Context, t *schema.Table, lo []string, rows int64) ([]string, error)
+	// ChunkHash returns the number of rows with lo < key <= hi and an
+	// order-independent hash of them.
+	ChunkHash(ctx context.Context, t *schema.Table, lo, hi []string) (count int64, hash string, err error)
+	// RowHashes returns the key and hash of each row with lo < key <= hi, in key order.
+	RowHashes(ctx context.Context, t *schema.Table, lo, hi []string) ([]RowHash, error)
+	// Rows returns the rows with the given keys as text values in CopyColumns
+	// order (nil for a NULL value), and nil for a key with no row.
+	Rows(ctx context.Context, t *schema.Table, keys [][]string) ([][]*string, error)
+}

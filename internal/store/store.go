@@ -32,6 +32,7 @@ type Migration struct {
 	Phase      string
 	Error      string
 	Progress   json.RawMessage
+	Verify     json.RawMessage // the last verification, owned by the workflow
 	RunnerPID  int
 	RunnerHost string
 	Heartbeat  time.Time
@@ -84,6 +85,28 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_name ON events (name, id);
 `
 
+// upgrades bring a store written by an earlier godwit up to date; each is
+// skipped when its column already exists.
+var upgrades = []struct{ table, column, ddl string }{
+	{"migrations", "verify", "ALTER TABLE migrations ADD COLUMN verify TEXT NOT NULL DEFAULT '{}'"},
+	{"requests", "result", "ALTER TABLE requests ADD COLUMN result TEXT NOT NULL DEFAULT ''"},
+}
+
+func upgrade(ctx context.Context, db *sql.DB) error {
+	for _, u := range upgrades {
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", u.table, u.column).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := db.ExecContext(ctx, u.ddl); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // DefaultPath is where the store lives unless --state or GODWIT_STATE say otherwise.
 func DefaultPath() (string, error) {
 	if p := os.Getenv("GODWIT_STATE"); p != "" {
@@ -121,6 +144,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("cannot initialise the state store %s: %v", path, err)
 	}
+	if err := upgrade(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot upgrade the state store %s: %v", path, err)
+	}
 	return &Store{db: db}, nil
 }
 
@@ -150,18 +177,18 @@ func (s *Store) Create(ctx context.Context, m *Migration) error {
 	return nil
 }
 
-const cols = `name, spec, state, phase, error, progress, runner_pid, runner_host, heartbeat_at, created_at, updated_at`
+const cols = `name, spec, state, phase, error, progress, verify, runner_pid, runner_host, heartbeat_at, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
 func scan(r scanner) (*Migration, error) {
 	var m Migration
-	var spec, progress string
+	var spec, progress, verify string
 	var hb, created, updated int64
-	if err := r.Scan(&m.Name, &spec, &m.State, &m.Phase, &m.Error, &progress, &m.RunnerPID, &m.RunnerHost, &hb, &created, &updated); err != nil {
+	if err := r.Scan(&m.Name, &spec, &m.State, &m.Phase, &m.Error, &progress, &verify, &m.RunnerPID, &m.RunnerHost, &hb, &created, &updated); err != nil {
 		return nil, err
 	}
-	m.Spec, m.Progress = json.RawMessage(spec), json.RawMessage(progress)
+	m.Spec, m.Progress, m.Verify = json.RawMessage(spec), json.RawMessage(progress), json.RawMessage(verify)
 	m.Heartbeat, m.CreatedAt, m.UpdatedAt = fromUnix(hb), fromUnix(created), fromUnix(updated)
 	return &m, nil
 }
@@ -210,8 +237,8 @@ func (s *Store) Update(ctx context.Context, name string, fn func(*Migration) err
 	if err := fn(m); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE migrations SET spec = ?, state = ?, phase = ?, error = ?, progress = ?, runner_pid = ?, runner_host = ?, heartbeat_at = ?, updated_at = ? WHERE name = ?`,
-		string(m.Spec), m.State, m.Phase, m.Error, string(m.Progress), m.RunnerPID, m.RunnerHost, unix(m.Heartbeat), unix(time.Now()), name)
+	_, err = tx.ExecContext(ctx, `UPDATE migrations SET spec = ?, state = ?, phase = ?, error = ?, progress = ?, verify = ?, runner_pid = ?, runner_host = ?, heartbeat_at = ?, updated_at = ? WHERE name = ?`,
+		string(m.Spec), m.State, m.Phase, m.Error, string(m.Progress), string(m.Verify), m.RunnerPID, m.RunnerHost, unix(m.Heartbeat), unix(time.Now()), name)
 	if err != nil {
 		return err
 	}
@@ -231,14 +258,17 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	return err
 }
 
-// AddRequest queues a control request for the migration's runner.
-func (s *Store) AddRequest(ctx context.Context, name, kind string, args any) error {
+// AddRequest queues a control request for the migration's runner and returns its id.
+func (s *Store) AddRequest(ctx context.Context, name, kind string, args any) (int64, error) {
 	b, err := json.Marshal(args)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = s.db.ExecContext(ctx, "INSERT INTO requests (name, kind, args, created_at) VALUES (?, ?, ?, ?)", name, kind, string(b), unix(time.Now()))
-	return err
+	res, err := s.db.ExecContext(ctx, "INSERT INTO requests (name, kind, args, created_at) VALUES (?, ?, ?, ?)", name, kind, string(b), unix(time.Now()))
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }
 
 // PendingRequests returns the requests not yet done, oldest first.
@@ -261,10 +291,20 @@ func (s *Store) PendingRequests(ctx context.Context, name string) ([]Request, er
 	return out, rows.Err()
 }
 
-// FinishRequest marks a request done.
-func (s *Store) FinishRequest(ctx context.Context, id int64) error {
-	_, err := s.db.ExecContext(ctx, "UPDATE requests SET done_at = ? WHERE id = ?", unix(time.Now()), id)
+// FinishRequest marks a request done with its result (a message; empty for plain success).
+func (s *Store) FinishRequest(ctx context.Context, id int64, result string) error {
+	_, err := s.db.ExecContext(ctx, "UPDATE requests SET done_at = ?, result = ? WHERE id = ?", unix(time.Now()), result, id)
 	return err
+}
+
+// RequestResult reports whether a request is done and its result.
+func (s *Store) RequestResult(ctx context.Context, id int64) (done bool, result string, err error) {
+	var at int64
+	err = s.db.QueryRowContext(ctx, "SELECT done_at, result FROM requests WHERE id = ?", id).Scan(&at, &result)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, "", ErrNotFound
+	}
+	return at != 0, result, err
 }
 
 // AddEvent records something that happened to a migration.

@@ -47,15 +47,22 @@ func TestStoreLifecycle(t *testing.T) {
 	if err != nil || got.State != "RUNNING" || got.Phase != "COPYING" || string(got.Progress) != `{"x":2}` || got.RunnerPID != 42 || string(got.Spec) != `{"a":1}` {
 		t.Fatalf("after update: %+v %v", got, err)
 	}
-	if err := s.AddRequest(ctx, "orders", "cancel", map[string]bool{"drop_target": true}); err != nil {
+	id, err := s.AddRequest(ctx, "orders", "cancel", map[string]bool{"drop_target": true})
+	if err != nil {
 		t.Fatal(err)
 	}
 	reqs, err := s.PendingRequests(ctx, "orders")
 	if err != nil || len(reqs) != 1 || reqs[0].Kind != "cancel" || string(reqs[0].Args) != `{"drop_target":true}` {
 		t.Fatalf("requests: %+v %v", reqs, err)
 	}
-	if err := s.FinishRequest(ctx, reqs[0].ID); err != nil {
+	if done, _, err := s.RequestResult(ctx, id); err != nil || done || reqs[0].ID != id {
+		t.Fatalf("request done too early: %v %v", done, err)
+	}
+	if err := s.FinishRequest(ctx, reqs[0].ID, "ok: done"); err != nil {
 		t.Fatal(err)
+	}
+	if done, result, err := s.RequestResult(ctx, id); err != nil || !done || result != "ok: done" {
+		t.Fatalf("request result: %v %q %v", done, result, err)
 	}
 	if reqs, _ := s.PendingRequests(ctx, "orders"); len(reqs) != 0 {
 		t.Fatalf("request still pending: %+v", reqs)

@@ -292,7 +292,7 @@ func (r *Runner) heartbeat(ctx context.Context, w *run, onCancel func(cancelRequ
 					var args cancelRequest
 					_ = json.Unmarshal(req.Args, &args)
 					r.event(ctx, w.name, "info", "cancel requested")
-					_ = r.Store.FinishRequest(ctx, req.ID)
+					_ = r.Store.FinishRequest(ctx, req.ID, "")
 					onCancel(args)
 				}
 			}
@@ -362,7 +362,7 @@ func (r *Runner) Cancel(ctx context.Context, name string, dropTarget bool, wait 
 		return fmt.Errorf("migration %s is completed: nothing to cancel ('godwit delete %s' removes it)", name, name)
 	}
 	if alive(m, r.Host) {
-		if err := r.Store.AddRequest(ctx, name, "cancel", cancelRequest{DropTarget: dropTarget}); err != nil {
+		if _, err := r.Store.AddRequest(ctx, name, "cancel", cancelRequest{DropTarget: dropTarget}); err != nil {
 			return err
 		}
 		deadline := time.Now().Add(wait)

@@ -115,7 +115,8 @@ type Status struct {
 	Target string  `json:"target"`
 	Once   bool    `json:"once"`
 	Progress
-	Runner    *RunnerInfo `json:"runner"`
+	Runner    *RunnerInfo  `json:"runner"`
+	Verify    *VerifyState `json:"verify"`
 	CreatedAt time.Time   `json:"created_at"`
 	UpdatedAt time.Time   `json:"updated_at"`
 }
@@ -144,6 +145,10 @@ func StatusOf(m *store.Migration, redact func(string) string, host string) (Stat
 	if m.Error != "" {
 		e := m.Error
 		st.Error = &e
+	}
+	if vs := loadVerify(m); vs != nil {
+		vs.Found, vs.Unsettled, vs.Resume = nil, nil, nil // status shows the summary; verify --json the rows
+		st.Verify = vs
 	}
 	if m.RunnerPID != 0 {
 		st.Runner = &RunnerInfo{PID: m.RunnerPID, Host: m.RunnerHost, Heartbeat: m.Heartbeat, Alive: alive(m, host)}

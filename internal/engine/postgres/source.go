@@ -23,6 +23,7 @@ import (
 
 // Source is a PostgreSQL database godwit migrates from.
 type Source struct {
+	checksummer
 	url  string
 	cfg  *pgx.ConnConfig
 	pool *pgxpool.Pool
@@ -70,7 +71,7 @@ func OpenSource(ctx context.Context, rawURL, migration string, conns int) (*Sour
 		return nil, err
 	}
 	name := ObjectName(migration)
-	return &Source{url: rawURL, cfg: cfg, pool: pool, slot: name, pub: name}, nil
+	return &Source{checksummer: checksummer{pool}, url: rawURL, cfg: cfg, pool: pool, slot: name, pub: name}, nil
 }
 
 func (s *Source) Close() {

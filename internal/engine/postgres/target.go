@@ -21,6 +21,7 @@ import (
 // Target is a PostgreSQL database godwit migrates to. godwit's bookkeeping lives
 // in the schema _godwit, written in the same transactions as the rows.
 type Target struct {
+	checksummer
 	pool *pgxpool.Pool
 }
 
@@ -32,7 +33,7 @@ func OpenTarget(ctx context.Context, rawURL string, conns int) (*Target, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Target{pool: pool}, nil
+	return &Target{checksummer: checksummer{pool}, pool: pool}, nil
 }
 
 func (t *Target) Close() { t.pool.Close() }
@@ -302,6 +303,16 @@ func (t *Target) CreateForeignKeys(ctx context.Context, tb *schema.Table, migrat
 		}
 	}
 	return nil
+}
+
+// Applied implements engine.Target.
+func (t *Target) Applied(ctx context.Context, migration string) (position.Position, error) {
+	var applied *string
+	err := t.pool.QueryRow(ctx, "SELECT applied_pos FROM _godwit.migrations WHERE name = $1", migration).Scan(&applied)
+	if err != nil {
+		return nil, fmt.Errorf("reading the applied position on the target: %w", err)
+	}
+	return parsePos(applied)
 }
 
 // SetStage implements engine.Target.
