@@ -117,8 +117,8 @@ type Status struct {
 	Progress
 	Runner    *RunnerInfo  `json:"runner"`
 	Verify    *VerifyState `json:"verify"`
-	CreatedAt time.Time   `json:"created_at"`
-	UpdatedAt time.Time   `json:"updated_at"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 // StatusOf builds the status of a stored migration; redact hides passwords.
