@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -67,5 +68,41 @@ Exit status: 0 no differences, 3 differences found, 1 could not verify.`,
 	c.Flags().Int64Var(&opts.ChunkRows, "chunk-rows", 20000, "rows per compared chunk")
 	c.Flags().Float64Var(&opts.MaxRate, "max-rate", 0, "limit reading to this many rows per second per side (0: no limit)")
 	c.Flags().BoolVar(&opts.Restart, "restart", false, "start over instead of resuming an interrupted verification")
+	return c
+}
+
+func (a *app) completeCommand() *cobra.Command {
+	var opts workflow.CompleteOptions
+	c := &cobra.Command{
+		Use:   "complete NAME",
+		Short: "Cut over: fence source writes, drain, verify, carry sequences, switch",
+		Long: `complete asks the running migration to cut over and waits. It refuses when replication lags more than
+--max-lag; otherwise it fences writes on the migrated source tables (new writes fail with an error naming the
+migration; writes in flight are waited for), drains replay to the final source position, runs a final
+verification (unless --skip-verify), sets the target's sequences and identity columns to the source's values,
+adds foreign keys, runs --hook, and marks the migration COMPLETED. The write freeze (fence to switch) is printed
+and shown in status as freeze_ms. If any step fails or --timeout passes first, the fence is removed and the
+migration goes on replicating. After COMPLETED the source tables stay fenced; 'godwit delete' removes the fence.`,
+		Args: exactArgs(1, "a migration NAME"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if opts.Timeout <= 0 {
+				return usageError{fmt.Errorf("--timeout must be positive")}
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			return a.withRunner(ctx, func(r *workflow.Runner) error {
+				freeze, err := r.Complete(ctx, args[0], opts)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "migration %s completed: writes were frozen for %d ms\n", args[0], freeze.Milliseconds())
+				return nil
+			})
+		},
+	}
+	c.Flags().DurationVar(&opts.Timeout, "timeout", 30*time.Second, "give up (and unfence) if the cutover has not switched by then")
+	c.Flags().BoolVar(&opts.SkipVerify, "skip-verify", false, "skip the final verification on the fenced source (verify beforehand)")
+	c.Flags().StringVar(&opts.Hook, "hook", "", "shell command run after the drain, before the switch (to repoint applications); its failure aborts the cutover")
+	c.Flags().DurationVar(&opts.MaxLag, "max-lag", 10*time.Second, "refuse to start when replication lags more than this")
 	return c
 }

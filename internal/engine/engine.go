@@ -130,8 +130,16 @@ type Source interface {
 	CurrentPosition(ctx context.Context) (position.Position, error)
 	// Stream sends transactions committed after from, in commit order, to out until
 	// ctx ends or an error occurs. acked returns the position committed on the
-	// target; only that is acknowledged to the source.
-	Stream(ctx context.Context, from position.Position, tables []*schema.Table, out chan<- Txn, acked func() position.Position) error
+	// target; only that is acknowledged to the source. A receive on poke asks the
+	// source to report its position now (a heartbeat), for a fast drain.
+	Stream(ctx context.Context, from position.Position, tables []*schema.Table, out chan<- Txn, acked func() position.Position, poke <-chan struct{}) error
+	// Fence makes writes to the tables fail with an error naming the migration,
+	// atomically over the tables, after waiting up to timeout for writers in flight.
+	Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) error
+	// Unfence removes the fence; harmless when there is none. It returns what it removed.
+	Unfence(ctx context.Context, migration string, tables []*schema.Table) ([]string, error)
+	// Sequences reads the values of the sequences behind the tables' columns.
+	Sequences(ctx context.Context, tables []*schema.Table) ([]SequenceValue, error)
 	Close()
 }
 
@@ -154,7 +162,8 @@ type Target interface {
 	CreateKeyIndex(ctx context.Context, t *schema.Table) error
 	// CreateSecondary builds the other constraints and indexes.
 	CreateSecondary(ctx context.Context, t *schema.Table) error
-	// CreateForeignKeys adds foreign keys whose referenced table is also migrated.
+	// CreateForeignKeys adds foreign keys whose referenced table is also migrated,
+	// without checking existing rows (ValidateForeignKeys does, without blocking writes).
 	CreateForeignKeys(ctx context.Context, t *schema.Table, migrated map[string]bool) error
 	// SetStage records how far the migration got; consistency may be nil.
 	SetStage(ctx context.Context, migration string, stage Stage, consistency position.Position) error
@@ -162,6 +171,10 @@ type Target interface {
 	Applied(ctx context.Context, migration string) (position.Position, error)
 	// BeginApply opens a replay transaction.
 	BeginApply(ctx context.Context, migration string) (ApplyTx, error)
+	// SetSequences moves the target's sequences to the source's values.
+	SetSequences(ctx context.Context, tables []*schema.Table, values []SequenceValue) error
+	// ValidateForeignKeys validates foreign keys added without validation.
+	ValidateForeignKeys(ctx context.Context, t *schema.Table) error
 	// DropTables drops the migrated tables (cancel --drop-target).
 	DropTables(ctx context.Context, tables []*schema.Table) error
 	// DropMeta removes godwit's bookkeeping of the migration from the target.
@@ -178,6 +191,14 @@ const (
 	StageConsistent Stage = "consistent" // replay passed the consistency point; secondary indexes built
 	StageFinished   Stage = "finished"   // one-time copy done, or cut over
 )
+
+// SequenceValue is the state of the sequence behind a table's column.
+type SequenceValue struct {
+	Table  string `json:"table"`
+	Column string `json:"column"`
+	Value  int64  `json:"value"`
+	Called bool   `json:"called"`
+}
 
 // Checkpoint is what the target knows of a migration.
 type Checkpoint struct {

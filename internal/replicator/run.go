@@ -23,6 +23,9 @@ type Options struct {
 	// queued (default 2ms): under load the next one is microseconds away, and a
 	// fuller batch saves a commit.
 	Linger time.Duration
+	// HeartbeatNow, when it returns true, records heartbeats at once (a drain
+	// before cutover is waiting for them).
+	HeartbeatNow func() bool
 	// SequentialUntil, when set, applies changes one at a time, in source order,
 	// until the applied position covers it.
 	SequentialUntil position.Position
@@ -79,7 +82,8 @@ func Run(ctx context.Context, in <-chan engine.Txn, begin func(context.Context) 
 		if len(txn.Changes) == 0 && !txn.More {
 			// A heartbeat: record it now and then, so consistency and lag can advance
 			// while the source is idle, and so the source can release its log.
-			if time.Since(lastPersist) < opts.HeartbeatEvery || txn.End == nil || (applied != nil && applied.Covers(txn.End)) {
+			urgent := opts.HeartbeatNow != nil && opts.HeartbeatNow()
+			if (!urgent && time.Since(lastPersist) < opts.HeartbeatEvery) || txn.End == nil || (applied != nil && applied.Covers(txn.End)) {
 				continue
 			}
 		}

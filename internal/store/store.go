@@ -90,6 +90,7 @@ CREATE INDEX IF NOT EXISTS events_name ON events (name, id);
 var upgrades = []struct{ table, column, ddl string }{
 	{"migrations", "verify", "ALTER TABLE migrations ADD COLUMN verify TEXT NOT NULL DEFAULT '{}'"},
 	{"requests", "result", "ALTER TABLE requests ADD COLUMN result TEXT NOT NULL DEFAULT ''"},
+	{"requests", "taken_at", "ALTER TABLE requests ADD COLUMN taken_at INTEGER NOT NULL DEFAULT 0"},
 }
 
 func upgrade(ctx context.Context, db *sql.DB) error {
@@ -271,9 +272,15 @@ func (s *Store) AddRequest(ctx context.Context, name, kind string, args any) (in
 	return res.LastInsertId()
 }
 
-// PendingRequests returns the requests not yet done, oldest first.
-func (s *Store) PendingRequests(ctx context.Context, name string) ([]Request, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT id, name, kind, args FROM requests WHERE name = ? AND done_at = 0 ORDER BY id", name)
+// TakeRequests returns the requests nobody has taken yet, oldest first, and
+// marks them taken, atomically: each request is handed out once.
+func (s *Store) TakeRequests(ctx context.Context, name string) ([]Request, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, "SELECT id, name, kind, args FROM requests WHERE name = ? AND taken_at = 0 AND done_at = 0 ORDER BY id", name)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +295,17 @@ func (s *Store) PendingRequests(ctx context.Context, name string) ([]Request, er
 		r.Args = json.RawMessage(args)
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if len(out) == 0 {
+		return nil, nil
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE requests SET taken_at = ? WHERE name = ? AND taken_at = 0 AND done_at = 0 AND id <= ?", unix(time.Now()), name, out[len(out)-1].ID); err != nil {
+		return nil, err
+	}
+	return out, tx.Commit()
 }
 
 // FinishRequest marks a request done with its result (a message; empty for plain success).

@@ -51,7 +51,7 @@ func TestStoreLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reqs, err := s.PendingRequests(ctx, "orders")
+	reqs, err := s.TakeRequests(ctx, "orders")
 	if err != nil || len(reqs) != 1 || reqs[0].Kind != "cancel" || string(reqs[0].Args) != `{"drop_target":true}` {
 		t.Fatalf("requests: %+v %v", reqs, err)
 	}
@@ -64,8 +64,8 @@ func TestStoreLifecycle(t *testing.T) {
 	if done, result, err := s.RequestResult(ctx, id); err != nil || !done || result != "ok: done" {
 		t.Fatalf("request result: %v %q %v", done, result, err)
 	}
-	if reqs, _ := s.PendingRequests(ctx, "orders"); len(reqs) != 0 {
-		t.Fatalf("request still pending: %+v", reqs)
+	if reqs, _ := s.TakeRequests(ctx, "orders"); len(reqs) != 0 {
+		t.Fatalf("request handed out twice: %+v", reqs)
 	}
 	for _, msg := range []string{"one", "two", "three"} {
 		if err := s.AddEvent(ctx, "orders", "info", msg); err != nil {

@@ -178,7 +178,7 @@ func (r *Runner) claim(ctx context.Context, name string) error {
 // (then it is left PAUSED at its last checkpoint). It returns an error only when
 // the migration could not run or FAILED.
 func (r *Runner) Run(ctx context.Context, name string) error {
-	_, spec, err := r.loadSpec(ctx, name)
+	m, spec, err := r.loadSpec(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -187,7 +187,8 @@ func (r *Runner) Run(ctx context.Context, name string) error {
 	}
 	workCtx, stopWork := context.WithCancelCause(ctx)
 	defer stopWork(nil)
-	w := &run{r: r, name: name, spec: spec}
+	w := &run{r: r, name: name, spec: spec, prevState: State(m.State), prevStep: prevCutoverStep(m),
+		completeCh: make(chan completeRequest, 1), poke: make(chan struct{}, 1)}
 	for _, t := range spec.Tables {
 		w.tables = append(w.tables, t)
 	}
@@ -285,15 +286,28 @@ func (r *Runner) heartbeat(ctx context.Context, w *run, onCancel func(cancelRequ
 		case <-tick.C:
 		}
 		n++
-		reqs, err := r.Store.PendingRequests(ctx, w.name)
+		reqs, err := r.Store.TakeRequests(ctx, w.name)
 		if err == nil {
 			for _, req := range reqs {
-				if req.Kind == "cancel" {
+				switch req.Kind {
+				case "cancel":
 					var args cancelRequest
 					_ = json.Unmarshal(req.Args, &args)
 					r.event(ctx, w.name, "info", "cancel requested")
 					_ = r.Store.FinishRequest(ctx, req.ID, "")
 					onCancel(args)
+				case "complete":
+					var opts CompleteOptions
+					_ = json.Unmarshal(req.Args, &opts)
+					if !w.consistentStage.Load() {
+						_ = r.Store.FinishRequest(ctx, req.ID, "error migration "+w.name+" is not consistent yet: complete once status shows consistent")
+						continue
+					}
+					select {
+					case w.completeCh <- completeRequest{id: req.ID, opts: opts}:
+					default:
+						_ = r.Store.FinishRequest(ctx, req.ID, "error a cutover is already in progress")
+					}
 				}
 			}
 		}
@@ -422,6 +436,11 @@ func (r *Runner) Delete(ctx context.Context, name string) ([]string, error) {
 			return nil, err
 		}
 		got, err := src.DropCapture(ctx, spec.Tables)
+		if err == nil {
+			var fence []string
+			fence, err = src.Unfence(ctx, name, spec.Tables)
+			got = append(got, fence...)
+		}
 		src.Close()
 		for _, g := range got {
 			removed = append(removed, g+" (source)")

@@ -30,6 +30,24 @@ type tracker struct {
 	samples     []sample // source positions over time, for lag in seconds
 	rate        rateMeter
 	copyRate    rateMeter
+	cutover     string
+	freezeMS    *int64
+}
+
+func (tr *tracker) setCutover(step string, freeze *time.Duration) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.cutover = step
+	if freeze != nil {
+		ms := freeze.Milliseconds()
+		tr.freezeMS = &ms
+	}
+}
+
+func (tr *tracker) cutoverStep() string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.cutover
 }
 
 type tableProgress struct {
@@ -250,6 +268,8 @@ func (tr *tracker) snapshot() Progress {
 		ApplyRate:           tr.rate.value(now),
 		CopyRate:            tr.copyRate.value(now),
 		RetainedBytes:       tr.retained,
+		Cutover:             tr.cutover,
+		FreezeMS:            tr.freezeMS,
 	}
 	if tr.source != nil {
 		base := tr.applied

@@ -94,6 +94,11 @@ type Progress struct {
 	CopyRate            float64       `json:"rows_per_second"`
 	RetainedBytes       int64         `json:"retained_bytes"`
 	CopySeconds         float64       `json:"copy_seconds,omitempty"`
+	// Cutover is the step a cutover is at (fencing, draining, verifying,
+	// sequences, hook) or "" when none runs; FreezeMS the write freeze of the
+	// completed cutover, from fence to switch.
+	Cutover  string `json:"cutover,omitempty"`
+	FreezeMS *int64 `json:"freeze_ms"`
 	Tables              []TableStatus `json:"tables"`
 }
 

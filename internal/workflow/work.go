@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -28,6 +29,15 @@ type run struct {
 	mu    sync.Mutex
 	src   engine.Source
 	phase Phase
+
+	// What the store said before this run claimed the migration.
+	prevState State
+	prevStep  string
+
+	completeCh      chan completeRequest
+	poke            chan struct{}
+	draining        atomic.Bool // a cutover waits for the final position
+	consistentStage atomic.Bool // secondary indexes built: cutover may start
 }
 
 func (w *run) source() engine.Source {
@@ -103,6 +113,15 @@ func (w *run) work(ctx context.Context) error {
 	}
 	w.tracker.loadChunks(cp.Chunks)
 	w.tracker.setPositions(cp.Start, cp.Applied, cp.Consistency)
+	if w.prevState == CuttingOver {
+		switched, err := w.recoverCutover(ctx, src)
+		if err != nil {
+			return err
+		}
+		if switched {
+			return w.afterSwitch(ctx, src, tgt)
+		}
+	}
 
 	if cp.Stage == engine.StageCopying {
 		if err := w.pinSnapshot(ctx, src, cp); err != nil {
@@ -124,7 +143,10 @@ func (w *run) work(ctx context.Context) error {
 	if cp.Stage == engine.StageFinished {
 		return nil
 	}
-	return w.replicate(ctx, src, tgt, cp)
+	if err := w.replicate(ctx, src, tgt, cp); err != nil {
+		return err
+	}
+	return w.afterSwitch(ctx, src, tgt)
 }
 
 // snapshotter is a source that can show every chunk read one consistent view.
@@ -267,6 +289,9 @@ func (w *run) finishOnce(ctx context.Context, tgt engine.Target) error {
 // after a compaction collision, and builds the secondary indexes once the
 // target is consistent.
 func (w *run) replicate(ctx context.Context, src engine.Source, tgt engine.Target, cp *engine.Checkpoint) error {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	go w.serveCutovers(ctx, src, tgt, stop)
 	w.setPhase(Replicating)
 	applied := cp.Applied
 	if applied == nil {
@@ -279,6 +304,7 @@ func (w *run) replicate(ctx context.Context, src engine.Source, tgt engine.Targe
 		}
 		stage = engine.StageConsistent
 	}
+	w.consistentStage.Store(stage == engine.StageConsistent)
 	var sequentialUntil position.Position
 	failures := 0
 	for {
@@ -293,11 +319,14 @@ func (w *run) replicate(ctx context.Context, src engine.Source, tgt engine.Targe
 		var perm *engine.PermanentError
 		var coll *engine.CollisionError
 		switch {
+		case errors.Is(context.Cause(ctx), errSwitched):
+			return nil
 		case errors.Is(err, errConsistent):
 			if err := w.reachConsistency(ctx, tgt); err != nil {
 				return err
 			}
 			stage = engine.StageConsistent
+			w.consistentStage.Store(true)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.As(err, &retry):
@@ -344,13 +373,14 @@ func (w *run) stream(ctx context.Context, src engine.Source, tgt engine.Target, 
 	txns := make(chan engine.Txn, 64)
 	opts := w.r.Replay
 	opts.SequentialUntil = sequentialUntil
+	opts.HeartbeatNow = w.draining.Load
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return src.Stream(gctx, from, w.keyed(), txns, func() position.Position {
 			mu.Lock()
 			defer mu.Unlock()
 			return acked
-		})
+		}, w.poke)
 	})
 	g.Go(func() error {
 		return replicator.Run(gctx, txns, func(ctx context.Context) (engine.ApplyTx, error) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -392,7 +393,7 @@ func (s *Source) RetainedBytes(ctx context.Context) (int64, error) {
 }
 
 // Stream implements engine.Source.
-func (s *Source) Stream(ctx context.Context, from position.Position, tables []*schema.Table, out chan<- engine.Txn, acked func() position.Position) error {
+func (s *Source) Stream(ctx context.Context, from position.Position, tables []*schema.Table, out chan<- engine.Txn, acked func() position.Position, poke <-chan struct{}) error {
 	start, ok := from.(position.LSN)
 	if !ok {
 		return fmt.Errorf("PostgreSQL source cannot start from position %v", from)
@@ -453,10 +454,28 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 	// message: a context makes pgconn arm a watcher for every one of them.
 	stopWatch := context.AfterFunc(ctx, func() { _ = conn.Conn().SetReadDeadline(time.Unix(1, 0)) })
 	defer stopWatch()
+	// A poke interrupts the read so the status update (which asks for a reply) goes now.
+	var poked atomic.Bool
+	pokeDone := make(chan struct{})
+	defer close(pokeDone)
+	go func() {
+		for {
+			select {
+			case <-poke:
+				poked.Store(true)
+				_ = conn.Conn().SetReadDeadline(time.Now())
+			case <-pokeDone:
+				return
+			}
+		}
+	}()
 	deadline := time.Time{}
 	for {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if poked.Swap(false) {
+			nextStatus, deadline = time.Now(), time.Time{}
 		}
 		if !time.Now().Before(nextStatus) {
 			if err := sendStatus(); err != nil {

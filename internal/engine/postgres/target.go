@@ -297,6 +297,9 @@ func (t *Target) CreateSecondary(ctx context.Context, tb *schema.Table) error {
 func (t *Target) CreateForeignKeys(ctx context.Context, tb *schema.Table, migrated map[string]bool) error {
 	for _, c := range tb.Constraints {
 		if c.Kind == "f" && migrated[c.RefTable] {
+			if !strings.HasSuffix(c.Def, " NOT VALID") {
+				c.Def += " NOT VALID"
+			}
 			if err := t.addConstraint(ctx, tb, c); err != nil {
 				return err
 			}

@@ -1,0 +1,164 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/schema"
+)
+
+// The fence is a statement-level trigger on every migrated table that raises
+// an error naming the migration. Creating the triggers takes locks that wait for
+// transactions writing to the tables, so once the fence commits no write is in
+// flight and none can start: the source position read after it is final.
+
+func fenceFunction(migration string) string {
+	return "_godwit." + QuoteIdent("fence_"+strings.TrimPrefix(ObjectName(migration), "godwit_"))
+}
+
+func fenceTrigger(migration string) string { return QuoteIdent(ObjectName(migration) + "_fence") }
+
+// FenceSQL returns the statements that fence the tables, in one transaction.
+func FenceSQL(migration string, tables []*schema.Table) []string {
+	msg := fmt.Sprintf("table %%.%% is fenced by godwit migration %s: it has moved to the new database", migration)
+	stmts := []string{
+		"CREATE SCHEMA IF NOT EXISTS _godwit",
+		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $godwit$
+BEGIN
+  RAISE EXCEPTION %s, TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = '25006', HINT = 'write to the new database';
+END $godwit$`, fenceFunction(migration), QuoteLiteral(msg)),
+	}
+	for _, t := range tables {
+		stmts = append(stmts, fmt.Sprintf("CREATE TRIGGER %s BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s FOR EACH STATEMENT EXECUTE PROCEDURE %s()",
+			fenceTrigger(migration), QualName(t), fenceFunction(migration)))
+	}
+	return stmts
+}
+
+// Fence implements engine.Source.
+func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) error {
+	ms := max(1, timeout.Milliseconds())
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", ms)); err != nil {
+			return err
+		}
+		for _, stmt := range FenceSQL(migration, tables) {
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	switch {
+	case pgCode(err) == "55P03":
+		return fmt.Errorf("writes in flight on the source did not finish within %s, so the tables could not be fenced; retry with a longer --timeout or at a quieter moment", timeout)
+	case err != nil:
+		return fmt.Errorf("fencing the source tables: %w", err)
+	}
+	return nil
+}
+
+// Unfence implements engine.Source.
+func (s *Source) Unfence(ctx context.Context, migration string, tables []*schema.Table) ([]string, error) {
+	var removed []string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, t := range tables {
+			var exists bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2)",
+				QualName(t), ObjectName(migration)+"_fence").Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				if _, err := tx.Exec(ctx, "DROP TRIGGER "+fenceTrigger(migration)+" ON "+QualName(t)); err != nil {
+					return err
+				}
+				removed = append(removed, "write fence on "+t.QualifiedName())
+			}
+		}
+		if _, err := tx.Exec(ctx, "DROP FUNCTION IF EXISTS "+fenceFunction(migration)+"()"); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("removing the write fence from the source: %w", err)
+	}
+	// The schema goes when nothing of godwit's is left in it.
+	if _, err := s.pool.Exec(ctx, "DROP SCHEMA IF EXISTS _godwit RESTRICT"); err != nil && pgCode(err) != "2BP01" {
+		return removed, err
+	}
+	return removed, nil
+}
+
+// Sequences implements engine.Source.
+func (s *Source) Sequences(ctx context.Context, tables []*schema.Table) ([]engine.SequenceValue, error) {
+	var out []engine.SequenceValue
+	for _, t := range tables {
+		for _, c := range t.Columns {
+			if c.Identity == "" && !strings.Contains(c.Default, "nextval(") {
+				continue
+			}
+			var seq *string
+			if err := s.pool.QueryRow(ctx, "SELECT pg_get_serial_sequence($1, $2)", QualName(t), c.Name).Scan(&seq); err != nil {
+				return nil, fmt.Errorf("finding the sequence of %s.%s: %w", t.QualifiedName(), c.Name, err)
+			}
+			if seq == nil {
+				continue // a default on a sequence the column does not own: left alone
+			}
+			v := engine.SequenceValue{Table: t.QualifiedName(), Column: c.Name}
+			if err := s.pool.QueryRow(ctx, "SELECT last_value, is_called FROM "+*seq).Scan(&v.Value, &v.Called); err != nil {
+				return nil, fmt.Errorf("reading sequence %s: %w", *seq, err)
+			}
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// SetSequences implements engine.Target.
+func (t *Target) SetSequences(ctx context.Context, tables []*schema.Table, values []engine.SequenceValue) error {
+	byName := map[string]*schema.Table{}
+	for _, tb := range tables {
+		byName[tb.QualifiedName()] = tb
+	}
+	for _, v := range values {
+		tb := byName[v.Table]
+		if tb == nil {
+			continue
+		}
+		var seq *string
+		if err := t.pool.QueryRow(ctx, "SELECT pg_get_serial_sequence($1, $2)", QualName(tb), v.Column).Scan(&seq); err != nil {
+			return fmt.Errorf("finding the target sequence of %s.%s: %w", v.Table, v.Column, err)
+		}
+		if seq == nil {
+			return fmt.Errorf("target column %s.%s has no sequence to carry the source's value %d", v.Table, v.Column, v.Value)
+		}
+		if _, err := t.pool.Exec(ctx, "SELECT setval($1::regclass, $2, $3)", *seq, v.Value, v.Called); err != nil {
+			return fmt.Errorf("setting sequence %s: %w", *seq, err)
+		}
+	}
+	return nil
+}
+
+// ValidateForeignKeys implements engine.Target.
+func (t *Target) ValidateForeignKeys(ctx context.Context, tb *schema.Table) error {
+	rows, err := t.pool.Query(ctx, "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'f' AND NOT convalidated", QualName(tb))
+	if err != nil {
+		return err
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if _, err := t.pool.Exec(ctx, "ALTER TABLE "+QualName(tb)+" VALIDATE CONSTRAINT "+QuoteIdent(n)); err != nil {
+			return fmt.Errorf("validating foreign key %s on %s: %w", n, tb.QualifiedName(), err)
+		}
+	}
+	return nil
+}
