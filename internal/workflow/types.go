@@ -82,24 +82,24 @@ type TableStatus struct {
 // Progress is the snapshot the runner writes every second and every reader
 // (status, list, later the API and dashboard) shows.
 type Progress struct {
-	Consistent          bool          `json:"consistent"`
-	LagSeconds          float64       `json:"lag_seconds"`
-	LagBytes            int64         `json:"lag_bytes"`
-	SourcePosition      string        `json:"source_position"`
-	AppliedPosition     string        `json:"applied_position"`
-	StartPosition       string        `json:"start_position"`
-	ConsistencyPosition string        `json:"consistency_position"`
-	ChangesApplied      int64         `json:"changes_applied"`
-	ApplyRate           float64       `json:"changes_per_second"`
-	CopyRate            float64       `json:"rows_per_second"`
-	RetainedBytes       int64         `json:"retained_bytes"`
-	CopySeconds         float64       `json:"copy_seconds,omitempty"`
+	Consistent          bool    `json:"consistent"`
+	LagSeconds          float64 `json:"lag_seconds"`
+	LagBytes            int64   `json:"lag_bytes"`
+	SourcePosition      string  `json:"source_position"`
+	AppliedPosition     string  `json:"applied_position"`
+	StartPosition       string  `json:"start_position"`
+	ConsistencyPosition string  `json:"consistency_position"`
+	ChangesApplied      int64   `json:"changes_applied"`
+	ApplyRate           float64 `json:"changes_per_second"`
+	CopyRate            float64 `json:"rows_per_second"`
+	RetainedBytes       int64   `json:"retained_bytes"`
+	CopySeconds         float64 `json:"copy_seconds,omitempty"`
 	// Cutover is the step a cutover is at (fencing, draining, verifying,
 	// sequences, hook) or "" when none runs; FreezeMS the write freeze of the
 	// completed cutover, from fence to switch.
-	Cutover  string `json:"cutover,omitempty"`
-	FreezeMS *int64 `json:"freeze_ms"`
-	Tables              []TableStatus `json:"tables"`
+	Cutover  string        `json:"cutover,omitempty"`
+	FreezeMS *int64        `json:"freeze_ms"`
+	Tables   []TableStatus `json:"tables"`
 }
 
 // Runner describes the process running a migration.
