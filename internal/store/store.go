@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver
+	"modernc.org/sqlite" // the pure-Go SQLite driver
 )
 
 // ErrNotFound is returned for a migration name the store does not know.
@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS migrations (
   phase TEXT NOT NULL DEFAULT '',
   error TEXT NOT NULL DEFAULT '',
   progress TEXT NOT NULL DEFAULT '{}',
+  verify TEXT NOT NULL DEFAULT '{}',
   runner_pid INTEGER NOT NULL DEFAULT 0,
   runner_host TEXT NOT NULL DEFAULT '',
   heartbeat_at INTEGER NOT NULL DEFAULT 0,
@@ -73,7 +74,9 @@ CREATE TABLE IF NOT EXISTS requests (
   kind TEXT NOT NULL,
   args TEXT NOT NULL DEFAULT '{}',
   created_at INTEGER NOT NULL,
-  done_at INTEGER NOT NULL DEFAULT 0
+  taken_at INTEGER NOT NULL DEFAULT 0,
+  done_at INTEGER NOT NULL DEFAULT 0,
+  result TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY,
@@ -93,19 +96,26 @@ var upgrades = []struct{ table, column, ddl string }{
 	{"requests", "taken_at", "ALTER TABLE requests ADD COLUMN taken_at INTEGER NOT NULL DEFAULT 0"},
 }
 
+// upgrade runs in one write transaction, so processes opening the store at
+// the same time do not add a column twice.
 func upgrade(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
 	for _, u := range upgrades {
 		var n int
-		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", u.table, u.column).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", u.table, u.column).Scan(&n); err != nil {
 			return err
 		}
 		if n == 0 {
-			if _, err := db.ExecContext(ctx, u.ddl); err != nil {
+			if _, err := tx.ExecContext(ctx, u.ddl); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	return tx.Commit()
 }
 
 // DefaultPath is where the store lives unless --state or GODWIT_STATE say otherwise.
@@ -141,15 +151,32 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(4)
-	if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
+	// Switching a new file to WAL mode does not wait for other processes doing
+	// the same: retry briefly when the file is busy.
+	for attempt := 0; ; attempt++ {
+		err = initialise(ctx, db)
+		if err == nil || !isBusy(err) || attempt == 100 {
+			break
+		}
+		time.Sleep(time.Duration(5+attempt) * time.Millisecond)
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot initialise the state store %s: %v", path, err)
 	}
-	if err := upgrade(ctx, db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("cannot upgrade the state store %s: %v", path, err)
-	}
 	return &Store{db: db}, nil
+}
+
+func initialise(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
+		return err
+	}
+	return upgrade(ctx, db)
+}
+
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code()&0xff == 5 || se.Code()&0xff == 6) // SQLITE_BUSY, SQLITE_LOCKED
 }
 
 // Close closes the store.

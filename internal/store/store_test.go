@@ -139,3 +139,27 @@ func TestStoreConcurrentUpdates(t *testing.T) {
 		t.Fatalf("lost updates: %s %v", m.Progress, err)
 	}
 }
+
+// Processes often open a new store at the same moment (a runner and status).
+func TestStoreConcurrentOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "godwit.db")
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Open(context.Background(), path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			s.Close()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}

@@ -220,6 +220,8 @@ type status struct {
 	Error           *string       `json:"error"`
 	SourcePosition  string        `json:"source_position"`
 	AppliedPosition string        `json:"applied_position"`
+	Cutover         string        `json:"cutover"`
+	FreezeMS        *int64        `json:"freeze_ms"`
 	Tables          []tableStatus `json:"tables"`
 }
 
