@@ -140,7 +140,7 @@ func (w *run) cutover(ctx context.Context, src engine.Source, tgt engine.Target,
 		if cctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("the cutover did not finish within --timeout %s (at step %s): %v", opts.Timeout, step, err)
 		}
-		if _, uerr := src.Unfence(context.WithoutCancel(ctx), w.name, w.keyed()); uerr != nil {
+		if _, uerr := src.Unfence(context.WithoutCancel(ctx), w.name, w.tables); uerr != nil {
 			err = fmt.Errorf("%v; removing the fence also failed: %v (run 'godwit cancel %s' to clean up)", err, uerr, w.name)
 		}
 		w.draining.Store(false)
@@ -150,7 +150,9 @@ func (w *run) cutover(ctx context.Context, src engine.Source, tgt engine.Target,
 	w.r.event(ctx, w.name, "info", "cutover: fencing writes on the source")
 	w.setStep(ctx, stepFencing, CuttingOver)
 	fencedAt := time.Now()
-	if err := src.Fence(cctx, w.name, w.keyed(), time.Until(deadlineOf(cctx))); err != nil {
+	// Every migrated table is fenced, copy-only ones too: a write to them after
+	// the switch would be lost.
+	if err := src.Fence(cctx, w.name, w.tables, time.Until(deadlineOf(cctx))); err != nil {
 		return abort(err)
 	}
 	step = stepDraining
@@ -179,11 +181,11 @@ func (w *run) cutover(ctx context.Context, src engine.Source, tgt engine.Target,
 	}
 	step = stepSequences
 	w.tracker.setCutover(step, nil)
-	vals, err := src.Sequences(cctx, w.keyed())
+	vals, err := src.Sequences(cctx, w.tables)
 	if err != nil {
 		return abort(err)
 	}
-	if err := tgt.SetSequences(cctx, w.keyed(), vals); err != nil {
+	if err := tgt.SetSequences(cctx, w.tables, vals); err != nil {
 		return abort(err)
 	}
 	migrated := map[string]bool{}
@@ -281,7 +283,7 @@ func (w *run) recoverCutover(ctx context.Context, src engine.Source) (switched b
 		w.r.publish(context.WithoutCancel(ctx), w, func(m *store.Migration) { m.State, m.Phase = string(Completed), "" })
 		return true, nil
 	}
-	removed, err := src.Unfence(ctx, w.name, w.keyed())
+	removed, err := src.Unfence(ctx, w.name, w.tables)
 	if err != nil {
 		return false, err
 	}

@@ -262,7 +262,9 @@ func TestPGCompleteFailsSafe(t *testing.T) {
 	assertReplicatingAndWritable("killed while fencing")
 
 	// Killed while the hook runs: the switch may have happened, so resume finishes it.
-	go func() { done <- l.g.runTimeout(2*time.Minute, "complete", l.name, "--skip-verify", "--timeout", "60s", "--hook", "sleep 30") }()
+	go func() {
+		done <- l.g.runTimeout(2*time.Minute, "complete", l.name, "--skip-verify", "--timeout", "60s", "--hook", "sleep 30")
+	}()
 	l.g.waitFor(l.name, l.r, "cutover hook", time.Minute, func(st status) bool { return st.Cutover == "hook" })
 	l.r.kill9()
 	<-done
