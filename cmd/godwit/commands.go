@@ -52,6 +52,7 @@ COMPLETED, CANCELLED or FAILED, or until SIGINT/SIGTERM, which pauses it at its 
 	f.IntVar(&spec.Jobs, "jobs", max(2, min(8, runtime.NumCPU())), "chunks copied and indexes built in parallel")
 	f.BoolVar(&spec.TruncateTarget, "truncate-target", false, "empty target tables that already exist and hold rows (default: refuse)")
 	f.Float64Var(&spec.MaxCopyRate, "max-copy-rate", 0, "limit the copy to this many rows per second, to spare the source (0: no limit)")
+	f.BoolVar(&spec.Verify, "verify", false, "verify source against target automatically once the migration is consistent (result in status)")
 	f.BoolVar(&spec.AllowNoKey, "allow-no-key", false, "copy tables without a primary or unique key once, without replaying their changes")
 	return c
 }

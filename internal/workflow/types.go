@@ -56,6 +56,7 @@ type Spec struct {
 	TruncateTarget bool            `json:"truncate_target,omitempty"`
 	AllowNoKey     bool            `json:"allow_no_key,omitempty"`
 	MaxCopyRate    float64         `json:"max_copy_rate,omitempty"` // rows per second, 0 for no limit
+	Verify         bool            `json:"verify,omitempty"`        // verify once consistent
 	Tables         []*schema.Table `json:"tables,omitempty"`
 }
 

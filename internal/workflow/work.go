@@ -299,7 +299,7 @@ func (w *run) replicate(ctx context.Context, src engine.Source, tgt engine.Targe
 	}
 	stage := cp.Stage
 	if stage == engine.StageCopied && w.tracker.isConsistent() {
-		if err := w.reachConsistency(ctx, tgt); err != nil {
+		if err := w.reachConsistency(ctx, src, tgt); err != nil {
 			return err
 		}
 		stage = engine.StageConsistent
@@ -322,7 +322,7 @@ func (w *run) replicate(ctx context.Context, src engine.Source, tgt engine.Targe
 		case errors.Is(context.Cause(ctx), errSwitched):
 			return nil
 		case errors.Is(err, errConsistent):
-			if err := w.reachConsistency(ctx, tgt); err != nil {
+			if err := w.reachConsistency(ctx, src, tgt); err != nil {
 				return err
 			}
 			stage = engine.StageConsistent
@@ -354,12 +354,23 @@ func (w *run) replicate(ctx context.Context, src engine.Source, tgt engine.Targe
 	}
 }
 
-func (w *run) reachConsistency(ctx context.Context, tgt engine.Target) error {
+func (w *run) reachConsistency(ctx context.Context, src engine.Source, tgt engine.Target) error {
 	w.r.event(ctx, w.name, "info", "consistent: the target has caught up with every chunk's view of the source")
 	if err := w.buildSecondary(ctx, tgt); err != nil {
 		return err
 	}
-	return tgt.SetStage(ctx, w.name, engine.StageConsistent, nil)
+	if err := tgt.SetStage(ctx, w.name, engine.StageConsistent, nil); err != nil {
+		return err
+	}
+	if w.spec.Verify {
+		// start --verify: compare once, beside replication; the result shows in status.
+		go func() {
+			if _, err := w.r.verifyWith(ctx, w.name, src, tgt, w.keyed(), true, VerifyOptions{}); err != nil && ctx.Err() == nil {
+				w.r.event(ctx, w.name, "warn", "automatic verification could not finish: "+oneLine(err.Error()))
+			}
+		}()
+	}
+	return nil
 }
 
 // stream runs one change stream and its applier until either stops. When
