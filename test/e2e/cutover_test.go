@@ -280,3 +280,33 @@ func TestPGCompleteFailsSafe(t *testing.T) {
 	}
 	_ = pgx.Identifier{}
 }
+
+// TestPGStartVerify: start --verify verifies on its own once consistent, and
+// status shows the result.
+func TestPGStartVerify(t *testing.T) {
+	srcURL, dstURL := testutil.NewPGDatabase(t, "source"), testutil.NewPGDatabase(t, "target")
+	seed := testutil.Seed(t)
+	g := newGodwit(t)
+	createSourceSchema(t, srcURL, seed, smallScale)
+	wl := startWorkload(t, srcURL, seed, 2, 20*time.Millisecond, smallScale)
+	name := migrationName("sv")
+	r := g.start("start", name, "--source", srcURL, "--target", dstURL, "--verify")
+	var v struct {
+		Verify *struct {
+			State       string `json:"state"`
+			RowsChecked int64  `json:"rows_checked"`
+		} `json:"verify"`
+	}
+	g.waitFor(name, r, "automatic verification done", 2*time.Minute, func(status) bool {
+		res := g.run("status", name, "--json")
+		if json.Unmarshal([]byte(res.stdout), &v) != nil || v.Verify == nil {
+			return false
+		}
+		return v.Verify.State != "running"
+	})
+	wl.stop()
+	if v.Verify.State != "passed" || v.Verify.RowsChecked == 0 {
+		again := g.runTimeout(2*time.Minute, "verify", name, "--json")
+		t.Fatalf("automatic verification: %+v; verify run again: %v", *v.Verify, again)
+	}
+}

@@ -367,14 +367,38 @@ func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk,
 	return currentLSN(ctx, conn.Conn())
 }
 
+// currentLSN is a position every commit already visible lies below: the WAL
+// insert position. (pg_current_wal_lsn is where WAL has been written, and with
+// synchronous_commit off a commit is visible before its WAL is written.)
 func currentLSN(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }) (position.Position, error) {
 	var s string
-	if err := q.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&s); err != nil {
+	var segSize int64
+	if err := q.QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text, (SELECT setting::int8 FROM pg_settings WHERE name = 'wal_segment_size')").Scan(&s, &segSize); err != nil {
 		return nil, fmt.Errorf("reading the source position: %w", err)
 	}
-	return position.ParseLSN(s)
+	lsn, err := position.ParseLSN(s)
+	if err != nil {
+		return nil, err
+	}
+	return recordBoundary(lsn, segSize), nil
+}
+
+const walPageSize = 8192
+
+// recordBoundary moves an insert position that sits just past a page header
+// back to the page start: no record ends inside a header, so the walsender
+// never reports such a position, and waiting for it would hang on an idle source.
+func recordBoundary(lsn position.LSN, segSize int64) position.LSN {
+	off := uint64(lsn) % walPageSize
+	switch {
+	case off == 24: // short page header
+		return lsn - 24
+	case off == 40 && segSize > 0 && (uint64(lsn)-40)%uint64(segSize) == 0: // long header, first page of a segment
+		return lsn - 40
+	}
+	return lsn
 }
 
 // CurrentPosition implements engine.Source.
@@ -385,7 +409,7 @@ func (s *Source) CurrentPosition(ctx context.Context) (position.Position, error)
 // RetainedBytes is how much WAL the source keeps for the migration's slot.
 func (s *Source) RetainedBytes(ctx context.Context) (int64, error) {
 	var n *int64
-	err := s.pool.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::int8 FROM pg_replication_slots WHERE slot_name = $1", s.slot).Scan(&n)
+	err := s.pool.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), restart_lsn)::int8 FROM pg_replication_slots WHERE slot_name = $1", s.slot).Scan(&n)
 	if err != nil || n == nil {
 		return 0, err
 	}
