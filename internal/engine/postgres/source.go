@@ -293,27 +293,16 @@ func (s *Source) PlanChunks(ctx context.Context, t *schema.Table, rows int64) ([
 	}
 	var chunks []engine.Chunk
 	var prev []string
-	keyText := make([]string, len(t.Key))
-	for i, k := range t.Key {
-		keyText[i] = QuoteIdent(k) + "::text"
-	}
 	for {
-		q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s OFFSET %d LIMIT 1",
-			strings.Join(keyText, ", "), QualName(t), RangePredicate(t, prev, nil), quoteList(t.Key), rows-1)
-		vals := make([]string, len(t.Key))
-		ptrs := make([]any, len(vals))
-		for i := range vals {
-			ptrs[i] = &vals[i]
+		hi, err := s.NextBound(ctx, t, prev, rows)
+		if err != nil {
+			return nil, fmt.Errorf("planning chunks: %w", err)
 		}
-		err := s.pool.QueryRow(ctx, q).Scan(ptrs...)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if hi == nil {
 			break
 		}
-		if err != nil {
-			return nil, fmt.Errorf("planning chunks of %s: %w", t.QualifiedName(), err)
-		}
-		chunks = append(chunks, engine.Chunk{Table: t.QualifiedName(), Seq: len(chunks), Lo: prev, Hi: vals})
-		prev = vals
+		chunks = append(chunks, engine.Chunk{Table: t.QualifiedName(), Seq: len(chunks), Lo: prev, Hi: hi})
+		prev = hi
 	}
 	return append(chunks, engine.Chunk{Table: t.QualifiedName(), Seq: len(chunks), Lo: prev}), nil
 }
