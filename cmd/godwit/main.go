@@ -149,6 +149,7 @@ func defaultEngines() workflow.Engines {
 		OpenTarget:   engines.OpenTarget,
 		Check:        engines.Check,
 		SameDatabase: engines.SameDatabase,
+		Pair:         engines.Pair,
 		Redact:       engines.Redact,
 	}
 }

@@ -39,9 +39,13 @@ const (
 	Truncate Op = 'T'
 )
 
-// Value is one column value of a row image in the engine's text form.
+// Value is one column value of a row image. Text is the engine's text form
+// (for engines that replay text, and the identity of key values); Raw, when an
+// engine sets it, is the typed value it writes back (int64, float64, string,
+// []byte or nil).
 type Value struct {
 	Text string
+	Raw  any
 	Null bool
 	// Unchanged marks a value the source did not send (PostgreSQL's unchanged
 	// TOAST): the change carries no new value for this column.
@@ -250,4 +254,42 @@ type Checksummer interface {
 	// Rows returns the rows with the given keys as text values in CopyColumns
 	// order (nil for a NULL value), and nil for a key with no row.
 	Rows(ctx context.Context, t *schema.Table, keys [][]string) ([][]*string, error)
+}
+
+// OpsOf turns one change into table operations of its own, for engines
+// applying a barrier change that needs no special statement.
+func OpsOf(ch *Change) *TableOps {
+	o := &TableOps{Table: ch.Table}
+	partial := false
+	for _, v := range ch.New {
+		partial = partial || v.Unchanged
+	}
+	switch {
+	case ch.Op == Delete:
+		o.Deletes = append(o.Deletes, ch.Key)
+	case !partial:
+		if ch.Key != nil {
+			o.Deletes = append(o.Deletes, ch.Key)
+		}
+		o.Upserts = append(o.Upserts, ch.New)
+	default:
+		p := Partial{}
+		cols := ch.Table.CopyColumns()
+		for i, v := range ch.New {
+			isKey := false
+			for _, k := range ch.Table.Key {
+				if k == cols[i].Name {
+					isKey = true
+					p.Key = append(p.Key, v)
+				}
+			}
+			if !v.Unchanged && !isKey {
+				p.Cols, p.Vals = append(p.Cols, cols[i].Name), append(p.Vals, v)
+			}
+		}
+		if len(p.Cols) > 0 && len(p.Key) == len(ch.Table.Key) {
+			o.Partials = append(o.Partials, p)
+		}
+	}
+	return o
 }

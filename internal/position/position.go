@@ -51,6 +51,21 @@ func (l LSN) Covers(other Position) bool {
 	return ok && l >= o
 }
 
+// Seq is a change sequence number: SQLite's change log numbers every change,
+// in commit order.
+type Seq int64
+
+func (q Seq) String() string { return strconv.FormatInt(int64(q), 10) }
+
+// Encode implements Position.
+func (q Seq) Encode() string { return "sq1:" + q.String() }
+
+// Covers implements Position.
+func (q Seq) Covers(other Position) bool {
+	o, ok := other.(Seq)
+	return ok && q >= o
+}
+
 // ErrEmpty is returned by Parse for the empty string: no position recorded yet.
 var ErrEmpty = errors.New("no position")
 
@@ -66,6 +81,12 @@ func Parse(s string) (Position, error) {
 	switch kind {
 	case "pg1":
 		return ParseLSN(val)
+	case "sq1":
+		n, err := strconv.ParseInt(val, 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("invalid position %q: want a change sequence number", s)
+		}
+		return Seq(n), nil
 	default:
 		return nil, fmt.Errorf("invalid position %q: unknown kind %q (written by a newer godwit?)", s, kind)
 	}
@@ -88,6 +109,12 @@ func Max(a, b Position) Position {
 // Bytes is how far ahead a is of b in bytes of change log, for positions that
 // have a byte distance (LSNs); 0 when a does not lie ahead or cannot be measured.
 func Bytes(a, b Position) int64 {
+	if qa, ok := a.(Seq); ok {
+		if qb, ok := b.(Seq); ok && qa > qb {
+			return int64(qa - qb) // changes, for engines whose log is counted in changes
+		}
+		return 0
+	}
 	la, ok1 := a.(LSN)
 	lb, ok2 := b.(LSN)
 	if !ok1 || !ok2 || la <= lb {

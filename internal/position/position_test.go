@@ -46,7 +46,16 @@ func TestEncodeParse(t *testing.T) {
 	if _, err := Parse(""); err != ErrEmpty {
 		t.Fatalf("Parse empty: %v", err)
 	}
-	for _, bad := range []string{"0/1", "zz9:0/1", "pg1:nope"} {
+	for _, q := range []Seq{0, 1, 1 << 40} {
+		p, err := Parse(q.Encode())
+		if err != nil || p != Position(q) {
+			t.Fatalf("Parse(Encode(%v)) = %v, %v", q, p, err)
+		}
+	}
+	if Seq(5).Covers(LSN(1)) || !Seq(5).Covers(Seq(5)) || Seq(4).Covers(Seq(5)) {
+		t.Fatal("Seq.Covers wrong")
+	}
+	for _, bad := range []string{"0/1", "zz9:0/1", "pg1:nope", "sq1:-1", "sq1:x"} {
 		if _, err := Parse(bad); err == nil {
 			t.Errorf("Parse(%q) accepted", bad)
 		}

@@ -48,6 +48,9 @@ type Table struct {
 	Constraints []Constraint `json:"constraints,omitempty"`
 	Indexes     []Index      `json:"indexes,omitempty"`
 	Sequences   []string     `json:"sequences,omitempty"` // qualified sequences owned by columns of this table
+	// CreateSQL is the engine's own definition of the table, for engines that
+	// recreate it verbatim (SQLite).
+	CreateSQL string `json:"create_sql,omitempty"`
 	Rows        int64        `json:"rows_estimate"`
 	Bytes       int64        `json:"bytes_estimate"`
 	// ReplicaIdentity is the source's setting ("d" default, "i" index, "f" full, "n" nothing).

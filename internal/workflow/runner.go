@@ -22,6 +22,7 @@ type Engines struct {
 	OpenTarget   func(ctx context.Context, url string, jobs int) (engine.Target, error)
 	Check        func(role, url string) error
 	SameDatabase func(a, b string) bool
+	Pair         func(source, target string) error
 	Redact       func(url string) string
 }
 
@@ -68,6 +69,9 @@ func (r *Runner) Create(ctx context.Context, name string, spec Spec) error {
 		return err
 	}
 	if err := r.Engines.Check("target", spec.Target); err != nil {
+		return err
+	}
+	if err := r.Engines.Pair(spec.Source, spec.Target); err != nil {
 		return err
 	}
 	if r.Engines.SameDatabase(spec.Source, spec.Target) {

@@ -112,7 +112,7 @@ func (w *run) work(ctx context.Context) error {
 		w.r.event(ctx, w.name, "info", fmt.Sprintf("resuming from the target's checkpoint (stage %s)", cp.Stage))
 	}
 	w.tracker.loadChunks(cp.Chunks)
-	w.tracker.setPositions(cp.Start, cp.Applied, cp.Consistency)
+	w.tracker.setPositions(cp.Start, position.Max(cp.Applied, cp.Start), cp.Consistency)
 	if w.prevState == CuttingOver {
 		switched, err := w.recoverCutover(ctx, src)
 		if err != nil {
@@ -138,7 +138,7 @@ func (w *run) work(ctx context.Context) error {
 			return err
 		}
 		cp.Stage = engine.StageCopied
-		w.tracker.setPositions(cp.Start, cp.Applied, cp.Consistency)
+		w.tracker.setPositions(cp.Start, position.Max(cp.Applied, cp.Start), cp.Consistency)
 	}
 	if cp.Stage == engine.StageFinished {
 		return nil

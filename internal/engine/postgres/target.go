@@ -406,7 +406,7 @@ func (a *applyTx) Apply(ctx context.Context, seg engine.Segment) error {
 		if handled || err != nil {
 			return err
 		}
-		ops = []*engine.TableOps{single(seg.Barrier)}
+		ops = []*engine.TableOps{engine.OpsOf(seg.Barrier)}
 	}
 	batch := &pgx.Batch{}
 	var tables []string
@@ -482,39 +482,6 @@ func groupPartials(ps []engine.Partial) [][]engine.Partial {
 		out[i] = by[k]
 	}
 	return out
-}
-
-// single turns one change into table operations of its own.
-func single(ch *engine.Change) *engine.TableOps {
-	o := &engine.TableOps{Table: ch.Table}
-	switch {
-	case ch.Op == engine.Delete:
-		o.Deletes = append(o.Deletes, ch.Key)
-	case !isPartialImage(ch.New):
-		if ch.Key != nil {
-			o.Deletes = append(o.Deletes, ch.Key)
-		}
-		o.Upserts = append(o.Upserts, ch.New)
-	default:
-		p := engine.Partial{}
-		cols := ch.Table.CopyColumns()
-		for i, v := range ch.New {
-			isKey := false
-			for _, k := range ch.Table.Key {
-				if k == cols[i].Name {
-					isKey = true
-					p.Key = append(p.Key, v)
-				}
-			}
-			if !v.Unchanged && !isKey {
-				p.Cols, p.Vals = append(p.Cols, cols[i].Name), append(p.Vals, v)
-			}
-		}
-		if len(p.Cols) > 0 && len(p.Key) == len(ch.Table.Key) {
-			o.Partials = append(o.Partials, p)
-		}
-	}
-	return o
 }
 
 func isPartialImage(img []engine.Value) bool {

@@ -1,0 +1,449 @@
+package sqlite
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/position"
+	"github.com/godwit-db/godwit/internal/schema"
+)
+
+// Target is a SQLite database file godwit migrates to; its bookkeeping lives in
+// tables _godwit_migrations and _godwit_chunks in the same file, written in the
+// same transactions as the rows.
+type Target struct {
+	checksummer
+	db   *sql.DB
+	path string
+}
+
+var _ engine.Target = (*Target)(nil)
+
+// OpenTarget opens (creating if needed) the target file.
+func OpenTarget(ctx context.Context, raw string) (*Target, error) {
+	db, path, err := open(ctx, "target", raw, false, true)
+	if err != nil {
+		return nil, err
+	}
+	// One writer at a time is all SQLite has: parallel chunk writers would only
+	// wait on the file lock (and time out); they queue for the connection instead.
+	db.SetMaxOpenConns(1)
+	return &Target{checksummer: checksummer{db}, db: db, path: path}, nil
+}
+
+func (t *Target) Close() { t.db.Close() }
+
+const metaDDL = `
+CREATE TABLE IF NOT EXISTS _godwit_migrations (name TEXT PRIMARY KEY, stage TEXT NOT NULL, start_pos TEXT, applied_pos TEXT, consistency_pos TEXT);
+CREATE TABLE IF NOT EXISTS _godwit_chunks (migration TEXT NOT NULL, table_name TEXT NOT NULL, seq INTEGER NOT NULL, lo TEXT, hi TEXT,
+  done INTEGER NOT NULL DEFAULT 0, rows INTEGER NOT NULL DEFAULT 0, end_pos TEXT, PRIMARY KEY (migration, table_name, seq));`
+
+func parsePos(s sql.NullString) (position.Position, error) {
+	if !s.Valid || s.String == "" {
+		return nil, nil
+	}
+	return position.Parse(s.String)
+}
+
+func encodePos(p position.Position) any {
+	if p == nil {
+		return nil
+	}
+	return p.Encode()
+}
+
+func jsonBound(b []string) any {
+	if b == nil {
+		return nil
+	}
+	j, _ := json.Marshal(b)
+	return string(j)
+}
+
+// Prepare implements engine.Target.
+func (t *Target) Prepare(ctx context.Context, migration string) (*engine.Checkpoint, error) {
+	if _, err := t.db.ExecContext(ctx, metaDDL); err != nil {
+		return nil, fmt.Errorf("creating godwit's bookkeeping in %s: %w", t.path, err)
+	}
+	cp := &engine.Checkpoint{}
+	var stage string
+	var start, applied, cons sql.NullString
+	err := t.db.QueryRowContext(ctx, "SELECT stage, start_pos, applied_pos, consistency_pos FROM _godwit_migrations WHERE name = ?", migration).Scan(&stage, &start, &applied, &cons)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cp, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cp.Stage = engine.Stage(stage)
+	if cp.Start, err = parsePos(start); err != nil {
+		return nil, err
+	}
+	if cp.Applied, err = parsePos(applied); err != nil {
+		return nil, err
+	}
+	if cp.Consistency, err = parsePos(cons); err != nil {
+		return nil, err
+	}
+	rows, err := t.db.QueryContext(ctx, "SELECT table_name, seq, lo, hi, done, rows, coalesce(end_pos, '') FROM _godwit_chunks WHERE migration = ? ORDER BY table_name, seq", migration)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c engine.Chunk
+		var lo, hi sql.NullString
+		var done int
+		if err := rows.Scan(&c.Table, &c.Seq, &lo, &hi, &done, &c.Rows, &c.End); err != nil {
+			return nil, err
+		}
+		c.Done = done != 0
+		if lo.Valid {
+			_ = json.Unmarshal([]byte(lo.String), &c.Lo)
+		}
+		if hi.Valid {
+			_ = json.Unmarshal([]byte(hi.String), &c.Hi)
+		}
+		cp.Chunks = append(cp.Chunks, c)
+	}
+	return cp, rows.Err()
+}
+
+// CreateTables implements engine.Target. SQLite cannot add a primary key later,
+// so tables are created whole, from the source's own definition.
+func (t *Target) CreateTables(ctx context.Context, migration string, tables []*schema.Table, chunks []engine.Chunk, start position.Position, truncate bool) error {
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, tb := range tables {
+		var exists int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", tb.Name).Scan(&exists); err != nil {
+			return err
+		}
+		if exists > 0 {
+			var nonEmpty int
+			if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+QuoteIdent(tb.Name)+")").Scan(&nonEmpty); err != nil {
+				return err
+			}
+			switch {
+			case nonEmpty != 0 && !truncate:
+				return fmt.Errorf("target table %s already exists and is not empty: drop it, or pass --truncate-target to empty it first", tb.QualifiedName())
+			case nonEmpty != 0:
+				if _, err := tx.ExecContext(ctx, "DELETE FROM "+QuoteIdent(tb.Name)); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if tb.CreateSQL == "" {
+			return fmt.Errorf("table %s has no SQLite definition to create it from", tb.QualifiedName())
+		}
+		if _, err := tx.ExecContext(ctx, tb.CreateSQL); err != nil {
+			return fmt.Errorf("creating table %s in %s: %w", tb.QualifiedName(), t.path, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM _godwit_chunks WHERE migration = ?", migration); err != nil {
+		return err
+	}
+	for _, c := range chunks {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO _godwit_chunks (migration, table_name, seq, lo, hi) VALUES (?, ?, ?, ?, ?)",
+			migration, c.Table, c.Seq, jsonBound(c.Lo), jsonBound(c.Hi)); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO _godwit_migrations (name, stage, start_pos) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET stage = excluded.stage, start_pos = excluded.start_pos, applied_pos = NULL, consistency_pos = NULL`,
+		migration, string(engine.StageCopying), encodePos(start)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func insertSQL(tb *schema.Table) string {
+	cols := copyColumnNames(tb)
+	return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", QuoteIdent(tb.Name), quoteList(cols), strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", "))
+}
+
+// WriteChunk implements engine.Target.
+func (t *Target) WriteChunk(ctx context.Context, migration string, tb *schema.Table, c engine.Chunk, format string, r io.Reader, end func() (position.Position, error)) (int64, error) {
+	if format != Format {
+		return 0, fmt.Errorf("SQLite target cannot load chunks in format %q", format)
+	}
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, insertSQL(tb))
+	if err != nil {
+		return 0, err
+	}
+	defer stmt.Close()
+	ncols := len(tb.CopyColumns())
+	br := bufio.NewReaderSize(r, 256<<10)
+	var rows int64
+	for {
+		row, err := readRow(br, ncols)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("reading %s chunk %d: %w", tb.QualifiedName(), c.Seq, err)
+		}
+		if _, err := stmt.ExecContext(ctx, row...); err != nil {
+			return 0, fmt.Errorf("writing %s chunk %d: %w", tb.QualifiedName(), c.Seq, err)
+		}
+		rows++
+	}
+	pos, err := end()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE _godwit_chunks SET done = 1, rows = ?, end_pos = ? WHERE migration = ? AND table_name = ? AND seq = ?",
+		rows, encodePos(pos), migration, c.Table, c.Seq); err != nil {
+		return 0, err
+	}
+	return rows, tx.Commit()
+}
+
+func (t *Target) indexExists(ctx context.Context, name string) (bool, error) {
+	var n int
+	err := t.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?", name).Scan(&n)
+	return n > 0, err
+}
+
+func (t *Target) createIndex(ctx context.Context, tb *schema.Table, ix schema.Index) error {
+	ok, err := t.indexExists(ctx, ix.Name)
+	if err != nil || ok {
+		return err
+	}
+	if _, err := t.db.ExecContext(ctx, ix.Def); err != nil {
+		return fmt.Errorf("creating index %s on %s: %w", ix.Name, tb.QualifiedName(), err)
+	}
+	return nil
+}
+
+// CreateKeyIndex implements engine.Target: the primary key came with the table;
+// a unique index used as the key is built now.
+func (t *Target) CreateKeyIndex(ctx context.Context, tb *schema.Table) error {
+	for _, ix := range tb.Indexes {
+		if ix.Name == tb.KeyIndex {
+			return t.createIndex(ctx, tb, ix)
+		}
+	}
+	return nil
+}
+
+// CreateSecondary implements engine.Target.
+func (t *Target) CreateSecondary(ctx context.Context, tb *schema.Table) error {
+	for _, ix := range tb.Indexes {
+		if ix.Name != tb.KeyIndex {
+			if err := t.createIndex(ctx, tb, ix); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CreateForeignKeys implements engine.Target: SQLite foreign keys are part of
+// the table definition and godwit's sessions do not enforce them.
+func (t *Target) CreateForeignKeys(context.Context, *schema.Table, map[string]bool) error { return nil }
+
+// ValidateForeignKeys implements engine.Target.
+func (t *Target) ValidateForeignKeys(context.Context, *schema.Table) error { return nil }
+
+// SetStage implements engine.Target.
+func (t *Target) SetStage(ctx context.Context, migration string, stage engine.Stage, consistency position.Position) error {
+	_, err := t.db.ExecContext(ctx, "UPDATE _godwit_migrations SET stage = ?, consistency_pos = coalesce(?, consistency_pos) WHERE name = ?",
+		string(stage), encodePos(consistency), migration)
+	return err
+}
+
+// Applied implements engine.Target.
+func (t *Target) Applied(ctx context.Context, migration string) (position.Position, error) {
+	var s sql.NullString
+	if err := t.db.QueryRowContext(ctx, "SELECT applied_pos FROM _godwit_migrations WHERE name = ?", migration).Scan(&s); err != nil {
+		return nil, fmt.Errorf("reading the applied position: %w", err)
+	}
+	return parsePos(s)
+}
+
+// SetSequences implements engine.Target: AUTOINCREMENT counters.
+func (t *Target) SetSequences(ctx context.Context, _ []*schema.Table, values []engine.SequenceValue) error {
+	for _, v := range values {
+		name := strings.TrimPrefix(v.Table, schemaName+".")
+		res, err := t.db.ExecContext(ctx, "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", v.Value, name)
+		if err != nil {
+			return fmt.Errorf("setting the AUTOINCREMENT counter of %s: %w", v.Table, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, err := t.db.ExecContext(ctx, "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", name, v.Value); err != nil {
+				return fmt.Errorf("setting the AUTOINCREMENT counter of %s: %w", v.Table, err)
+			}
+		}
+	}
+	return nil
+}
+
+// DropTables implements engine.Target.
+func (t *Target) DropTables(ctx context.Context, tables []*schema.Table) error {
+	for _, tb := range tables {
+		if _, err := t.db.ExecContext(ctx, "DROP TABLE IF EXISTS "+QuoteIdent(tb.Name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DropMeta implements engine.Target.
+func (t *Target) DropMeta(ctx context.Context, migration string) error {
+	var n int
+	if err := t.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE name = '_godwit_migrations'").Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	for _, q := range []string{"DELETE FROM _godwit_chunks WHERE migration = ?", "DELETE FROM _godwit_migrations WHERE name = ?"} {
+		if _, err := t.db.ExecContext(ctx, q, migration); err != nil {
+			return err
+		}
+	}
+	if err := t.db.QueryRowContext(ctx, "SELECT count(*) FROM _godwit_migrations").Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		for _, q := range []string{"DROP TABLE _godwit_chunks", "DROP TABLE _godwit_migrations"} {
+			if _, err := t.db.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// BeginApply implements engine.Target.
+func (t *Target) BeginApply(ctx context.Context, migration string) (engine.ApplyTx, error) {
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &applyTx{tx: tx, migration: migration, stmts: map[string]*sql.Stmt{}}, nil
+}
+
+type applyTx struct {
+	tx        *sql.Tx
+	migration string
+	stmts     map[string]*sql.Stmt
+}
+
+func (a *applyTx) exec(ctx context.Context, tb *schema.Table, q string, args ...any) error {
+	st := a.stmts[q]
+	if st == nil {
+		var err error
+		if st, err = a.tx.PrepareContext(ctx, q); err != nil {
+			return fmt.Errorf("applying changes to %s: %w", tb.QualifiedName(), err)
+		}
+		a.stmts[q] = st
+	}
+	if _, err := st.ExecContext(ctx, args...); err != nil {
+		if strings.Contains(err.Error(), "UNIQUE constraint failed") {
+			return &engine.CollisionError{Table: tb.QualifiedName(), Err: err}
+		}
+		return fmt.Errorf("applying changes to %s: %w", tb.QualifiedName(), err)
+	}
+	return nil
+}
+
+func raws(vals []engine.Value) []any {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		out[i] = v.Raw
+	}
+	return out
+}
+
+func keyWhere(tb *schema.Table) string {
+	w := make([]string, len(tb.Key))
+	for i, k := range tb.Key {
+		w[i] = QuoteIdent(k) + " = ?"
+	}
+	return strings.Join(w, " AND ")
+}
+
+func upsertSQL(tb *schema.Table) string {
+	var set []string
+	for _, c := range copyColumnNames(tb) {
+		isKey := false
+		for _, k := range tb.Key {
+			isKey = isKey || k == c
+		}
+		if !isKey {
+			set = append(set, QuoteIdent(c)+" = excluded."+QuoteIdent(c))
+		}
+	}
+	action := "DO NOTHING"
+	if len(set) > 0 {
+		action = "DO UPDATE SET " + strings.Join(set, ", ")
+	}
+	return insertSQL(tb) + " ON CONFLICT (" + quoteList(tb.Key) + ") " + action
+}
+
+// Apply implements engine.ApplyTx. SQLite is local: one prepared statement per
+// row is fast, and order within the segment is deletes, partial updates, upserts.
+func (a *applyTx) Apply(ctx context.Context, seg engine.Segment) error {
+	ops := seg.Ops
+	if seg.Barrier != nil {
+		if seg.Barrier.Op == engine.Truncate {
+			for _, tb := range seg.Barrier.Truncated {
+				if err := a.exec(ctx, tb, "DELETE FROM "+QuoteIdent(tb.Name)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		ops = []*engine.TableOps{engine.OpsOf(seg.Barrier)}
+	}
+	for _, o := range ops {
+		del := "DELETE FROM " + QuoteIdent(o.Table.Name) + " WHERE " + keyWhere(o.Table)
+		for _, k := range o.Deletes {
+			if err := a.exec(ctx, o.Table, del, raws(k)...); err != nil {
+				return err
+			}
+		}
+		for _, p := range o.Partials {
+			set := make([]string, len(p.Cols))
+			for i, c := range p.Cols {
+				set[i] = QuoteIdent(c) + " = ?"
+			}
+			q := "UPDATE " + QuoteIdent(o.Table.Name) + " SET " + strings.Join(set, ", ") + " WHERE " + keyWhere(o.Table)
+			if err := a.exec(ctx, o.Table, q, append(raws(p.Vals), raws(p.Key)...)...); err != nil {
+				return err
+			}
+		}
+		up := upsertSQL(o.Table)
+		for _, img := range o.Upserts {
+			if err := a.exec(ctx, o.Table, up, raws(img)...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (a *applyTx) Commit(ctx context.Context, applied position.Position) error {
+	if _, err := a.tx.ExecContext(ctx, "UPDATE _godwit_migrations SET applied_pos = ? WHERE name = ?", encodePos(applied), a.migration); err != nil {
+		_ = a.tx.Rollback()
+		return err
+	}
+	return a.tx.Commit()
+}
+
+func (a *applyTx) Rollback(context.Context) { _ = a.tx.Rollback() }
