@@ -128,7 +128,9 @@ func canon(v any) string {
 // value wraps a typed SQLite value for the engine.
 func value(v any) engine.Value {
 	if b, ok := v.([]byte); ok {
-		v = append([]byte(nil), b...) // the driver may reuse its buffer
+		// Copy (the driver may reuse its buffer) into a non-nil slice: the driver
+		// reads an empty blob as a nil []byte but writes a nil []byte as NULL.
+		v = append(make([]byte, 0, len(b)), b...)
 	}
 	return engine.Value{Raw: v, Null: v == nil, Text: canon(v)}
 }

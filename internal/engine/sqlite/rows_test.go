@@ -84,3 +84,13 @@ func TestPath(t *testing.T) {
 		}
 	}
 }
+
+func TestEmptyBlobStaysABlob(t *testing.T) {
+	v := value([]byte(nil)) // how the driver reads x''
+	if b, ok := v.Raw.([]byte); !ok || b == nil || v.Null {
+		t.Fatalf("an empty blob became %#v (null %v): it would be written as NULL", v.Raw, v.Null)
+	}
+	if value(nil).Raw != nil || !value(nil).Null {
+		t.Fatal("NULL changed")
+	}
+}
