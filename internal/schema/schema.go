@@ -51,8 +51,8 @@ type Table struct {
 	// CreateSQL is the engine's own definition of the table, for engines that
 	// recreate it verbatim (SQLite).
 	CreateSQL string `json:"create_sql,omitempty"`
-	Rows        int64        `json:"rows_estimate"`
-	Bytes       int64        `json:"bytes_estimate"`
+	Rows      int64  `json:"rows_estimate"`
+	Bytes     int64  `json:"bytes_estimate"`
 	// ReplicaIdentity is the source's setting ("d" default, "i" index, "f" full, "n" nothing).
 	ReplicaIdentity string `json:"replica_identity,omitempty"`
 }
