@@ -57,11 +57,11 @@ CREATE INDEX orders_customer ON orders (customer_id);
 CREATE INDEX items_product ON order_items (product_id);`
 
 var (
-	first    = []string{"Ana", "Björn", "Chloé", "Dmitri", "Eşref", "Fatima", "Gül", "Hiroshi", "Inés", "Jürgen", "Kofi", "Łukasz", "Mei", "Nnamdi", "Óscar", "Priya", "Søren", "Thảo", "Uwe", "Zoë"}
-	last     = []string{"Álvarez", "Brontë", "Çelik", "Dvořák", "Eriksen", "Fernández", "García", "Håkansson", "Ishikawa", "Jovanović", "Kowalski", "Lefèvre", "Müller", "Nakamura", "Ødegaard", "Papadopoulos", "Quiñones", "Rossi", "Šimić", "Østergaard"}
+	first     = []string{"Ana", "Björn", "Chloé", "Dmitri", "Eşref", "Fatima", "Gül", "Hiroshi", "Inés", "Jürgen", "Kofi", "Łukasz", "Mei", "Nnamdi", "Óscar", "Priya", "Søren", "Thảo", "Uwe", "Zoë"}
+	last      = []string{"Álvarez", "Brontë", "Çelik", "Dvořák", "Eriksen", "Fernández", "García", "Håkansson", "Ishikawa", "Jovanović", "Kowalski", "Lefèvre", "Müller", "Nakamura", "Ødegaard", "Papadopoulos", "Quiñones", "Rossi", "Šimić", "Østergaard"}
 	countries = []string{"PT", "SE", "FR", "UA", "TR", "MA", "DE", "JP", "ES", "GH", "PL", "CN", "NG", "MX", "IN", "DK", "VN", "GR", "IT", "HR"}
-	words    = []string{"steel", "oak", "linen", "ceramic", "wool", "bamboo", "copper", "glass", "cotton", "walnut", "☕", "🌿"}
-	statuses = []string{"new", "paid", "shipped", "delivered", "returned"}
+	words     = []string{"steel", "oak", "linen", "ceramic", "wool", "bamboo", "copper", "glass", "cotton", "walnut", "☕", "🌿"}
+	statuses  = []string{"new", "paid", "shipped", "delivered", "returned"}
 )
 
 // Open opens a SQLite file as the demo's application does.
