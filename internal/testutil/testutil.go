@@ -295,12 +295,14 @@ func Seed(t testing.TB) int64 {
 	return seed
 }
 
-var build struct {
+type buildResult struct {
 	once sync.Once
 	dir  string
 	path string
 	err  error
 }
+
+var build, plainBuild buildResult
 
 // BuildGodwit builds ./cmd/godwit once per test binary (with -race when
 // GODWIT_E2E_RACE=1) and returns the path of the executable. The binary lives
@@ -316,7 +318,7 @@ func BuildGodwit(t testing.TB) string {
 			}
 			return
 		}
-		build.path, build.err = buildGodwit()
+		build.path, build.err = buildGodwit(&build, os.Getenv("GODWIT_E2E_RACE") == "1")
 	})
 	if build.err != nil {
 		t.Fatalf("build godwit: %v", build.err)
@@ -324,7 +326,21 @@ func BuildGodwit(t testing.TB) string {
 	return build.path
 }
 
-func buildGodwit() (string, error) {
+// BuildPlainGodwit builds ./cmd/godwit without the race detector, for tests
+// that measure how long something takes as users would see it.
+func BuildPlainGodwit(t testing.TB) string {
+	t.Helper()
+	if os.Getenv("GODWIT_E2E_RACE") != "1" {
+		return BuildGodwit(t)
+	}
+	plainBuild.once.Do(func() { plainBuild.path, plainBuild.err = buildGodwit(&plainBuild, false) })
+	if plainBuild.err != nil {
+		t.Fatalf("build godwit: %v", plainBuild.err)
+	}
+	return plainBuild.path
+}
+
+func buildGodwit(b *buildResult, race bool) (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -337,10 +353,10 @@ func buildGodwit() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	build.dir = dir
+	b.dir = dir
 	exe := filepath.Join(dir, "godwit")
 	args := []string{"build", "-o", exe}
-	if os.Getenv("GODWIT_E2E_RACE") == "1" {
+	if race {
 		args = append(args, "-race")
 	}
 	args = append(args, "./cmd/godwit")
@@ -353,10 +369,12 @@ func buildGodwit() (string, error) {
 	return exe, nil
 }
 
-// RemoveBuild deletes the binary built by BuildGodwit, if any.
+// RemoveBuild deletes the binaries built by BuildGodwit and BuildPlainGodwit.
 func RemoveBuild() {
-	if build.dir != "" {
-		os.RemoveAll(build.dir)
+	for _, b := range []*buildResult{&build, &plainBuild} {
+		if b.dir != "" {
+			os.RemoveAll(b.dir)
+		}
 	}
 }
 
