@@ -39,6 +39,7 @@ const (
 	stepVerifying = "verifying"
 	stepSequences = "sequences"
 	stepHook      = "hook"
+	stepAborting  = "aborting"
 )
 
 var errSwitched = errors.New("cut over")
@@ -111,6 +112,12 @@ func (w *run) serveCutovers(ctx context.Context, src engine.Source, tgt engine.T
 			_ = w.r.Store.FinishRequest(context.WithoutCancel(ctx), req.id, result)
 			if err == nil {
 				stop(errSwitched)
+				// Answer a complete that queued meanwhile instead of leaving it waiting.
+				select {
+				case late := <-w.completeCh:
+					_ = w.r.Store.FinishRequest(context.WithoutCancel(ctx), late.id, "error migration "+w.name+" is already completed")
+				default:
+				}
 				return
 			}
 		}
@@ -140,6 +147,9 @@ func (w *run) cutover(ctx context.Context, src engine.Source, tgt engine.Target,
 		if cctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("the cutover did not finish within --timeout %s (at step %s): %v", opts.Timeout, step, err)
 		}
+		// Durably aborting before the fence comes off: a runner killed in between
+		// must not take a recorded hook step for a switch.
+		w.setStep(ctx, stepAborting, CuttingOver)
 		if _, uerr := src.Unfence(context.WithoutCancel(ctx), w.name, w.tables); uerr != nil {
 			err = fmt.Errorf("%v; removing the fence also failed: %v (run 'godwit cancel %s' to clean up)", err, uerr, w.name)
 		}
@@ -207,6 +217,7 @@ func (w *run) cutover(ctx context.Context, src engine.Source, tgt engine.Target,
 	freeze := time.Since(fencedAt)
 	w.tracker.setCutover("", &freeze)
 	w.r.publish(context.WithoutCancel(ctx), w, func(m *store.Migration) { m.State, m.Phase = string(Completed), "" })
+	w.switched.Store(true)
 	w.r.event(ctx, w.name, "info", fmt.Sprintf("cut over: writes were frozen for %d ms; the source tables stay fenced", freeze.Milliseconds()))
 	return freeze, nil
 }
@@ -259,26 +270,31 @@ func (w *run) runHook(ctx context.Context, hook string) error {
 }
 
 // afterSwitch finishes a completed cutover: the change stream is no longer
-// needed, foreign keys are validated. The fence stays.
+// needed, foreign keys are validated. The fence stays. The migration is
+// COMPLETED whatever happens here: problems are reported, never undo the switch.
 func (w *run) afterSwitch(ctx context.Context, src engine.Source, tgt engine.Target) error {
-	if err := tgt.SetStage(ctx, w.name, engine.StageFinished, nil); err != nil {
-		return err
+	w.switched.Store(true)
+	ctx = context.WithoutCancel(ctx)
+	warn := func(what string, err error) {
+		if err != nil {
+			w.r.event(ctx, w.name, "warn", "after the cutover, "+what+": "+oneLine(err.Error()))
+		}
 	}
+	warn("recording the stage on the target", tgt.SetStage(ctx, w.name, engine.StageFinished, nil))
 	removed, err := src.DropCapture(ctx, w.spec.Tables)
 	for _, r := range removed {
 		w.r.event(ctx, w.name, "info", "removed "+r+" from the source")
 	}
-	if err != nil {
-		return err
-	}
-	return w.eachTable(ctx, func(ctx context.Context, t *schema.Table) error { return tgt.ValidateForeignKeys(ctx, t) })
+	warn("removing change capture from the source ('godwit delete' retries)", err)
+	warn("validating foreign keys (they stay NOT VALID)", w.eachTable(ctx, func(ctx context.Context, t *schema.Table) error { return tgt.ValidateForeignKeys(ctx, t) }))
+	return nil
 }
 
 // recoverCutover handles a runner that died during a cutover: past the hook the
 // switch may have happened, so the cutover is finished; before it, the fence is
 // removed and replication goes on.
 func (w *run) recoverCutover(ctx context.Context, src engine.Source) (switched bool, err error) {
-	if w.prevStep == stepHook {
+	if w.prevStep == stepHook && w.prevState == CuttingOver {
 		w.r.event(ctx, w.name, "warn", "the runner died while the cutover hook ran: finishing the cutover (applications may already use the target)")
 		w.r.publish(context.WithoutCancel(ctx), w, func(m *store.Migration) { m.State, m.Phase = string(Completed), "" })
 		return true, nil
@@ -287,7 +303,9 @@ func (w *run) recoverCutover(ctx context.Context, src engine.Source) (switched b
 	if err != nil {
 		return false, err
 	}
-	w.r.event(ctx, w.name, "warn", fmt.Sprintf("a cutover was interrupted before the switch: removed %d fence triggers, the source is writable; run complete again", len(removed)))
+	w.tracker.setCutover("", nil)
+	w.r.publish(context.WithoutCancel(ctx), w, nil)
+	w.r.event(ctx, w.name, "warn", fmt.Sprintf("a cutover was interrupted before the switch: removed the fence (%s), the source is writable; run complete again", strings.Join(removed, ", ")))
 	return false, nil
 }
 

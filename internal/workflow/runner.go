@@ -219,6 +219,12 @@ func (r *Runner) Run(ctx context.Context, name string) error {
 	final, phase, msg := Failed, w.phase, ""
 	cause := context.Cause(workCtx)
 	switch {
+	case w.switched.Load():
+		// Switched: the applications may already use the target. Nothing undoes that.
+		final, phase = Completed, NoPhase
+		if workErr != nil {
+			r.event(ctx, name, "warn", "completed, but the runner then stopped with: "+oneLine(workErr.Error()))
+		}
 	case workErr == nil:
 		final, phase = Completed, NoPhase
 		r.event(ctx, name, "info", "completed")
@@ -343,6 +349,11 @@ func (r *Runner) cleanup(ctx context.Context, name string, spec Spec, dropTarget
 	}
 	defer src.Close()
 	removed, err := src.DropCapture(ctx, spec.Tables)
+	if err == nil {
+		var fence []string // a cutover that died may have left it
+		fence, err = src.Unfence(ctx, name, spec.Tables)
+		removed = append(removed, fence...)
+	}
 	for _, what := range removed {
 		r.event(ctx, name, "info", "removed "+what+" from the source")
 	}

@@ -38,6 +38,7 @@ type run struct {
 	poke            chan struct{}
 	draining        atomic.Bool // a cutover waits for the final position
 	consistentStage atomic.Bool // secondary indexes built: cutover may start
+	switched        atomic.Bool // COMPLETED recorded: nothing may undo it
 }
 
 func (w *run) source() engine.Source {
@@ -113,7 +114,7 @@ func (w *run) work(ctx context.Context) error {
 	}
 	w.tracker.loadChunks(cp.Chunks)
 	w.tracker.setPositions(cp.Start, position.Max(cp.Applied, cp.Start), cp.Consistency)
-	if w.prevState == CuttingOver {
+	if w.prevState == CuttingOver || w.prevStep != "" {
 		switched, err := w.recoverCutover(ctx, src)
 		if err != nil {
 			return err
@@ -290,8 +291,17 @@ func (w *run) finishOnce(ctx context.Context, tgt engine.Target) error {
 // target is consistent.
 func (w *run) replicate(ctx context.Context, src engine.Source, tgt engine.Target, cp *engine.Checkpoint) error {
 	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	go w.serveCutovers(ctx, src, tgt, stop)
+	// The engines close when work returns: a cutover in progress (its abort
+	// removes the fence) must be over by then.
+	cutDone := make(chan struct{})
+	go func() {
+		defer close(cutDone)
+		w.serveCutovers(ctx, src, tgt, stop)
+	}()
+	defer func() {
+		stop(nil)
+		<-cutDone
+	}()
 	w.setPhase(Replicating)
 	applied := cp.Applied
 	if applied == nil {
@@ -309,6 +319,9 @@ func (w *run) replicate(ctx context.Context, src engine.Source, tgt engine.Targe
 	failures := 0
 	for {
 		err := w.stream(ctx, src, tgt, applied, sequentialUntil, stage == engine.StageCopied)
+		if w.switched.Load() {
+			return nil
+		}
 		if a := w.tracker.appliedPos(); a != nil {
 			if applied == nil || !applied.Covers(a) || !a.Covers(applied) {
 				failures = 0
@@ -347,6 +360,9 @@ func (w *run) replicate(ctx context.Context, src engine.Source, tgt engine.Targe
 			w.r.event(ctx, w.name, "warn", fmt.Sprintf("replication interrupted (%s); retrying in %s", oneLine(err.Error()), wait))
 			select {
 			case <-ctx.Done():
+				if w.switched.Load() {
+					return nil
+				}
 				return ctx.Err()
 			case <-time.After(wait):
 			}

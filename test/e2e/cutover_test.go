@@ -261,6 +261,20 @@ func TestPGCompleteFailsSafe(t *testing.T) {
 	l.r = l.g.start("resume", l.name)
 	assertReplicatingAndWritable("killed while fencing")
 
+	// SIGTERM while the hook runs: the runner aborts the cutover (the fence comes
+	// off) before it exits, paused.
+	go func() { done <- l.g.runTimeout(2*time.Minute, "complete", l.name, "--skip-verify", "--timeout", "60s", "--hook", "sleep 30") }()
+	l.g.waitFor(l.name, l.r, "cutover hook", time.Minute, func(st status) bool { return st.Cutover == "hook" })
+	if code := l.r.terminate(time.Minute); code != 0 {
+		t.Fatalf("runner stopped by SIGTERM during the hook: exit %d", code)
+	}
+	<-done
+	if st := l.g.mustStatus(l.name); st.State != "PAUSED" || fenceTriggers(t, l.srcURL) != 0 {
+		t.Fatalf("after SIGTERM during the hook: %v with %d fence triggers (want PAUSED, unfenced)", st, fenceTriggers(t, l.srcURL))
+	}
+	l.r = l.g.start("resume", l.name)
+	assertReplicatingAndWritable("SIGTERM during the hook")
+
 	// Killed while the hook runs: the switch may have happened, so resume finishes it.
 	go func() {
 		done <- l.g.runTimeout(2*time.Minute, "complete", l.name, "--skip-verify", "--timeout", "60s", "--hook", "sleep 30")
