@@ -116,7 +116,7 @@ type Source interface {
 	Tables(ctx context.Context, f schema.Filter) ([]*schema.Table, error)
 	// CheckCapture reports, before anything is created, what would stop change
 	// capture (settings, privileges, free slots), as one actionable error.
-	CheckCapture(ctx context.Context) error
+	CheckCapture(ctx context.Context, tables []*schema.Table) error
 	// StartCapture creates the change stream for the tables if it does not exist
 	// and returns its start position P0. Calling it again is harmless.
 	StartCapture(ctx context.Context, tables []*schema.Table) (position.Position, error)
@@ -138,8 +138,9 @@ type Source interface {
 	// source to report its position now (a heartbeat), for a fast drain.
 	Stream(ctx context.Context, from position.Position, tables []*schema.Table, out chan<- Txn, acked func() position.Position, poke <-chan struct{}) error
 	// Fence makes writes to the tables fail with an error naming the migration,
-	// atomically over the tables, after waiting up to timeout for writers in flight.
-	Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) error
+	// atomically over the tables, after waiting up to timeout for writers in
+	// flight. It returns when writes stopped: the start of the write freeze.
+	Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) (time.Time, error)
 	// Unfence removes the fence; harmless when there is none. It returns what it removed.
 	Unfence(ctx context.Context, migration string, tables []*schema.Table) ([]string, error)
 	// Sequences reads the values of the sequences behind the tables' columns.
@@ -200,8 +201,10 @@ const (
 type SequenceValue struct {
 	Table  string `json:"table"`
 	Column string `json:"column"`
-	Value  int64  `json:"value"`
-	Called bool   `json:"called"`
+	// Sequence names a sequence the column's default uses without owning it.
+	Sequence string `json:"sequence,omitempty"`
+	Value    int64  `json:"value"`
+	Called   bool   `json:"called"`
 }
 
 // Checkpoint is what the target knows of a migration.
@@ -226,6 +229,18 @@ func (e *CollisionError) Error() string {
 }
 
 func (e *CollisionError) Unwrap() error { return e.Err }
+
+// MissingRowError reports a change that could not be applied because its row
+// is on neither key on the target (a key move carrying only some columns).
+// Before the consistency point the row is fetched from the source instead.
+type MissingRowError struct {
+	Table *schema.Table
+	Key   []Value // the row's new key
+}
+
+func (e *MissingRowError) Error() string {
+	return "row of " + e.Table.QualifiedName() + " missing on the target for a key change that carries only some columns"
+}
 
 // PermanentError marks an error that retrying cannot fix (a schema change on
 // the source, a definition the target refuses): the migration fails.

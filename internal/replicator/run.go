@@ -8,6 +8,7 @@ import (
 
 	"github.com/godwit-db/godwit/internal/engine"
 	"github.com/godwit-db/godwit/internal/position"
+	"github.com/godwit-db/godwit/internal/schema"
 )
 
 // Options tune replay. The zero value is usable.
@@ -26,6 +27,11 @@ type Options struct {
 	// HeartbeatNow, when it returns true, records heartbeats at once (a drain
 	// before cutover is waiting for them).
 	HeartbeatNow func() bool
+	// Fetch reads a row's current image from the source by key, for a change
+	// whose row the target lacks (MissingRowError); Consistent says whether
+	// the consistency point is passed, after which a missing row is an error.
+	Fetch      func(ctx context.Context, t *schema.Table, key []engine.Value) ([]engine.Value, bool, error)
+	Consistent func() bool
 	// SequentialUntil, when set, applies changes one at a time, in source order,
 	// until the applied position covers it.
 	SequentialUntil position.Position
@@ -121,7 +127,13 @@ func fill(ctx context.Context, in <-chan engine.Txn, tx engine.ApplyTx, first en
 	apply := func() error {
 		for _, seg := range comp.Flush() {
 			if err := tx.Apply(ctx, seg); err != nil {
-				return err
+				var missing *engine.MissingRowError
+				if !errors.As(err, &missing) {
+					return err
+				}
+				if err := fetchMissing(ctx, tx, missing, opts); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -183,6 +195,20 @@ func fill(ctx context.Context, in <-chan engine.Txn, tx engine.ApplyTx, first en
 			return c, err
 		}
 	}
+}
+
+// fetchMissing writes the current source image of a row the target lacks.
+// Before the consistency point that is safe: a newer image is brought forward
+// by the changes replayed after it, as a fuzzy chunk's rows are.
+func fetchMissing(ctx context.Context, tx engine.ApplyTx, m *engine.MissingRowError, opts Options) error {
+	if opts.Fetch == nil || opts.Consistent == nil || opts.Consistent() {
+		return fmt.Errorf("%v after the consistency point: the target diverged from the source; cancel and restart the migration", m)
+	}
+	img, found, err := opts.Fetch(ctx, m.Table, m.Key)
+	if err != nil || !found { // not found: deleted since, and that change follows
+		return err
+	}
+	return tx.Apply(ctx, engine.Segment{Ops: []*engine.TableOps{{Table: m.Table, Upserts: [][]engine.Value{img}}}})
 }
 
 func recv(ctx context.Context, in <-chan engine.Txn) (engine.Txn, error) {

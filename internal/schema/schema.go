@@ -55,6 +55,8 @@ type Table struct {
 	Bytes     int64  `json:"bytes_estimate"`
 	// ReplicaIdentity is the source's setting ("d" default, "i" index, "f" full, "n" nothing).
 	ReplicaIdentity string `json:"replica_identity,omitempty"`
+	// ReplicaIdentityIndex is the index named by REPLICA IDENTITY USING INDEX.
+	ReplicaIdentityIndex string `json:"replica_identity_index,omitempty"`
 }
 
 // QualifiedName is "schema.name", the form include/exclude patterns match.

@@ -159,10 +159,10 @@ func (w *run) cutover(ctx context.Context, src engine.Source, tgt engine.Target,
 	}
 	w.r.event(ctx, w.name, "info", "cutover: fencing writes on the source")
 	w.setStep(ctx, stepFencing, CuttingOver)
-	fencedAt := time.Now()
 	// Every migrated table is fenced, copy-only ones too: a write to them after
-	// the switch would be lost.
-	if err := src.Fence(cctx, w.name, w.tables, time.Until(deadlineOf(cctx))); err != nil {
+	// the switch would be lost. The freeze runs from when writes stopped.
+	fencedAt, err := src.Fence(cctx, w.name, w.tables, time.Until(deadlineOf(cctx)))
+	if err != nil {
 		return abort(err)
 	}
 	step = stepDraining

@@ -115,7 +115,7 @@ func (r *Runner) Create(ctx context.Context, name string, spec Spec) error {
 		}
 	}
 	if !spec.Once {
-		if err := src.CheckCapture(ctx); err != nil {
+		if err := src.CheckCapture(ctx, tables); err != nil {
 			return err
 		}
 	}

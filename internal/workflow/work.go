@@ -177,7 +177,7 @@ func (w *run) pinSnapshot(ctx context.Context, src engine.Source, cp *engine.Che
 func (w *run) begin(ctx context.Context, src engine.Source, tgt engine.Target) (*engine.Checkpoint, error) {
 	var start position.Position
 	if !w.spec.Once {
-		if err := src.CheckCapture(ctx); err != nil {
+		if err := src.CheckCapture(ctx, w.keyed()); err != nil {
 			return nil, err
 		}
 		var err error
@@ -401,6 +401,27 @@ func (w *run) stream(ctx context.Context, src engine.Source, tgt engine.Target, 
 	opts := w.r.Replay
 	opts.SequentialUntil = sequentialUntil
 	opts.HeartbeatNow = w.draining.Load
+	opts.Consistent = w.tracker.isConsistent
+	opts.Fetch = func(ctx context.Context, t *schema.Table, key []engine.Value) ([]engine.Value, bool, error) {
+		k := make([]string, len(key))
+		for i, v := range key {
+			k[i] = v.Text
+		}
+		rows, err := src.Rows(ctx, t, [][]string{k})
+		if err != nil || rows[0] == nil {
+			return nil, false, err
+		}
+		img := make([]engine.Value, len(rows[0]))
+		for i, v := range rows[0] {
+			if v == nil {
+				img[i].Null = true
+			} else {
+				img[i].Text = *v
+			}
+		}
+		w.r.event(ctx, w.name, "info", fmt.Sprintf("fetched a row of %s from the source: a key change carried only some columns and the copy had the row at neither key", t.QualifiedName()))
+		return img, true, nil
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return src.Stream(gctx, from, w.keyed(), txns, func() position.Position {

@@ -263,7 +263,9 @@ func TestPGCompleteFailsSafe(t *testing.T) {
 
 	// SIGTERM while the hook runs: the runner aborts the cutover (the fence comes
 	// off) before it exits, paused.
-	go func() { done <- l.g.runTimeout(2*time.Minute, "complete", l.name, "--skip-verify", "--timeout", "60s", "--hook", "sleep 30") }()
+	go func() {
+		done <- l.g.runTimeout(2*time.Minute, "complete", l.name, "--skip-verify", "--timeout", "60s", "--hook", "sleep 30")
+	}()
 	l.g.waitFor(l.name, l.r, "cutover hook", time.Minute, func(st status) bool { return st.Cutover == "hook" })
 	if code := l.r.terminate(time.Minute); code != 0 {
 		t.Fatalf("runner stopped by SIGTERM during the hook: exit %d", code)

@@ -12,6 +12,7 @@ import (
 
 const tablesSQL = `
 SELECT c.oid, n.nspname, c.relname, c.relkind::text, c.relispartition, c.relreplident::text,
+       coalesce((SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid AND i.indisreplident), ''),
        c.reltuples::bigint, pg_table_size(c.oid)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p')
@@ -81,7 +82,7 @@ func readTables(ctx context.Context, conn *pgx.Conn, f schema.Filter) ([]*schema
 	for rows.Next() {
 		var r rel
 		r.t = &schema.Table{}
-		if err := rows.Scan(&r.oid, &r.t.Schema, &r.t.Name, &r.kind, &r.partition, &r.t.ReplicaIdentity, &r.t.Rows, &r.t.Bytes); err != nil {
+		if err := rows.Scan(&r.oid, &r.t.Schema, &r.t.Name, &r.kind, &r.partition, &r.t.ReplicaIdentity, &r.t.ReplicaIdentityIndex, &r.t.Rows, &r.t.Bytes); err != nil {
 			return nil, err
 		}
 		if f.Match(r.t.QualifiedName()) {
@@ -186,7 +187,7 @@ func describeTable(ctx context.Context, conn *pgx.Conn, oid uint32, t *schema.Ta
 		return err
 	}
 	if t.Rows < 0 { // never analyzed: count, so progress has a real denominator
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+QualName(t)).Scan(&t.Rows); err != nil {
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+only(t)).Scan(&t.Rows); err != nil {
 			return err
 		}
 	}

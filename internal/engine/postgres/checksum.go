@@ -24,7 +24,7 @@ type checksummer struct {
 var _ engine.Checksummer = checksummer{}
 
 func rowSelect(t *schema.Table, lo, hi []string) string {
-	return fmt.Sprintf("SELECT %s FROM %s WHERE %s", quoteList(copyColumnNames(t)), QualName(t), RangePredicate(t, lo, hi))
+	return fmt.Sprintf("SELECT %s FROM %s WHERE %s", quoteList(copyColumnNames(t)), only(t), RangePredicate(t, lo, hi))
 }
 
 func (c checksummer) NextBound(ctx context.Context, t *schema.Table, lo []string, rows int64) ([]string, error) {
@@ -33,7 +33,7 @@ func (c checksummer) NextBound(ctx context.Context, t *schema.Table, lo []string
 		keyText[i] = QuoteIdent(k) + "::text"
 	}
 	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s OFFSET %d LIMIT 1",
-		strings.Join(keyText, ", "), QualName(t), RangePredicate(t, lo, nil), quoteList(t.Key), rows-1)
+		strings.Join(keyText, ", "), only(t), RangePredicate(t, lo, nil), quoteList(t.Key), rows-1)
 	vals := make([]string, len(t.Key))
 	ptrs := make([]any, len(vals))
 	for i := range vals {
@@ -110,7 +110,7 @@ func (c checksummer) Rows(ctx context.Context, t *schema.Table, keys [][]string)
 		sel[i] = "t." + QuoteIdent(c) + "::text"
 	}
 	q := fmt.Sprintf("SELECT u.ord, %s FROM unnest(%s) WITH ORDINALITY AS u(%s, ord) JOIN %s AS t ON %s",
-		strings.Join(sel, ", "), strings.Join(params, ", "), quoteList(t.Key), QualName(t), strings.Join(join, " AND "))
+		strings.Join(sel, ", "), strings.Join(params, ", "), quoteList(t.Key), only(t), strings.Join(join, " AND "))
 	rows, err := c.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading rows of %s: %w", t.QualifiedName(), err)

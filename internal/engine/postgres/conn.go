@@ -34,12 +34,18 @@ var passwordInDSN = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|
 
 // Redact hides the password of a PostgreSQL URL or keyword/value string.
 func Redact(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "***")
-			return strings.Replace(u.String(), "%2A%2A%2A", "***", 1)
+	if u, err := url.Parse(s); err == nil && (u.User != nil || u.RawQuery != "") {
+		q := u.Query()
+		if q.Has("password") {
+			q.Set("password", "***")
+			u.RawQuery = strings.ReplaceAll(q.Encode(), "%2A%2A%2A", "***")
 		}
-		return s
+		if u.User != nil {
+			if _, has := u.User.Password(); has {
+				u.User = url.UserPassword(u.User.Username(), "***")
+			}
+		}
+		return strings.Replace(u.String(), "%2A%2A%2A", "***", 1)
 	}
 	s = passwordInURL.ReplaceAllString(s, "${1}***@")
 	return passwordInDSN.ReplaceAllString(s, "${1}***")

@@ -7,12 +7,14 @@ import (
 
 func TestRedact(t *testing.T) {
 	cases := map[string]string{
-		"postgres://app:s3cret@db1:5432/shop":        "postgres://app:***@db1:5432/shop",
-		"postgres://app@db1/shop":                    "postgres://app@db1/shop",
-		"postgres://app:p%40ss@db1/shop?sslmode=off": "postgres://app:***@db1/shop?sslmode=off",
-		"postgres://app:s3cret@[bad":                 "postgres://app:***@[bad",
-		"host=db1 password=s3cret user=app":          "host=db1 password=*** user=app",
-		"host=db1 password='s3 cret' user=app":       "host=db1 password=*** user=app",
+		"postgres://app:s3cret@db1:5432/shop":             "postgres://app:***@db1:5432/shop",
+		"postgres://app@db1/shop":                         "postgres://app@db1/shop",
+		"postgres://app:p%40ss@db1/shop?sslmode=off":      "postgres://app:***@db1/shop?sslmode=off",
+		"postgres://app:s3cret@[bad":                      "postgres://app:***@[bad",
+		"host=db1 password=s3cret user=app":               "host=db1 password=*** user=app",
+		"host=db1 password='s3 cret' user=app":            "host=db1 password=*** user=app",
+		"postgres://app@db1/shop?password=s3cret":         "postgres://app@db1/shop?password=***",
+		"postgres://db1/shop?sslmode=off&password=s3cret": "postgres://db1/shop?password=***&sslmode=off",
 	}
 	for in, want := range cases {
 		got := Redact(in)

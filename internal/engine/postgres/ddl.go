@@ -30,8 +30,10 @@ func CreateTableSQL(t *schema.Table) string {
 		parts = append(parts, col)
 	}
 	for _, con := range t.Constraints {
-		if con.Kind == "c" {
-			parts = append(parts, "CONSTRAINT "+QuoteIdent(con.Name)+" "+strings.TrimSuffix(con.Def, " NOT VALID"))
+		// A check the source holds NOT VALID may have rows that fail it: it is
+		// added after the copy, NOT VALID again (CreateKeyIndex).
+		if con.Kind == "c" && !strings.HasSuffix(con.Def, " NOT VALID") {
+			parts = append(parts, "CONSTRAINT "+QuoteIdent(con.Name)+" "+con.Def)
 		}
 	}
 	return "CREATE TABLE " + QualName(t) + " (\n  " + strings.Join(parts, ",\n  ") + "\n)"

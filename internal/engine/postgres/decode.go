@@ -41,8 +41,10 @@ func newDecoder(tables []*schema.Table, skipTo position.LSN) *decoder {
 func (d *decoder) relation(m *pglogrepl.RelationMessage) error {
 	t := d.tables[m.Namespace+"."+m.RelationName]
 	if t == nil {
-		d.rels[m.RelationID] = nil // published but not migrated: ignore its changes
-		return nil
+		// The publication holds only migrated tables: an unknown name is one of
+		// them renamed (or moved to another schema). Its changes must not be dropped.
+		return &engine.PermanentError{Err: fmt.Errorf("a migrated table is now named %s.%s on the source (renamed or moved?): godwit does not replay schema changes; cancel this migration and start a new one",
+			m.Namespace, m.RelationName)}
 	}
 	cols := t.CopyColumns()
 	var got []string

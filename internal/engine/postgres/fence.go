@@ -40,27 +40,46 @@ END $godwit$`, fenceFunction(migration), QuoteLiteral(msg)),
 	return stmts
 }
 
-// Fence implements engine.Source.
-func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) error {
-	ms := max(1, timeout.Milliseconds())
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", ms)); err != nil {
-			return err
-		}
-		for _, stmt := range FenceSQL(migration, tables) {
-			if _, err := tx.Exec(ctx, stmt); err != nil {
+// Fence implements engine.Source. It takes every table's lock in one LOCK
+// TABLE ... NOWAIT and retries until the timeout: it never waits while holding
+// a lock, so it cannot deadlock with a writer that touches several tables, and
+// writers are not queued behind it until it holds them all.
+func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) (time.Time, error) {
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = QualName(t)
+	}
+	deadline := time.Now().Add(timeout)
+	delay := time.Millisecond
+	for {
+		var locked time.Time
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "LOCK TABLE "+strings.Join(names, ", ")+" IN SHARE ROW EXCLUSIVE MODE NOWAIT"); err != nil {
 				return err
 			}
+			locked = time.Now()
+			for _, stmt := range FenceSQL(migration, tables) {
+				if _, err := tx.Exec(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		switch {
+		case err == nil:
+			return locked, nil
+		case pgCode(err) != "55P03" && pgCode(err) != "40P01":
+			return time.Time{}, fmt.Errorf("fencing the source tables: %w", err)
+		case time.Now().After(deadline):
+			return time.Time{}, fmt.Errorf("writes in flight on the source did not pause within %s, so the tables could not be fenced; retry with a longer --timeout or at a quieter moment", timeout)
 		}
-		return nil
-	})
-	switch {
-	case pgCode(err) == "55P03":
-		return fmt.Errorf("writes in flight on the source did not finish within %s, so the tables could not be fenced; retry with a longer --timeout or at a quieter moment", timeout)
-	case err != nil:
-		return fmt.Errorf("fencing the source tables: %w", err)
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 20*time.Millisecond)
 	}
-	return nil
 }
 
 // Unfence implements engine.Source.
@@ -107,10 +126,15 @@ func (s *Source) Sequences(ctx context.Context, tables []*schema.Table) ([]engin
 			if err := s.pool.QueryRow(ctx, "SELECT pg_get_serial_sequence($1, $2)", QualName(t), c.Name).Scan(&seq); err != nil {
 				return nil, fmt.Errorf("finding the sequence of %s.%s: %w", t.QualifiedName(), c.Name, err)
 			}
-			if seq == nil {
-				continue // a default on a sequence the column does not own: left alone
-			}
 			v := engine.SequenceValue{Table: t.QualifiedName(), Column: c.Name}
+			if seq == nil { // a default on a sequence the column does not own
+				m := nextvalRef.FindStringSubmatch(c.Default)
+				if m == nil {
+					continue
+				}
+				name := strings.ReplaceAll(m[1], "''", "'")
+				seq, v.Sequence = &name, name
+			}
 			if err := s.pool.QueryRow(ctx, "SELECT last_value, is_called FROM "+*seq).Scan(&v.Value, &v.Called); err != nil {
 				return nil, fmt.Errorf("reading sequence %s: %w", *seq, err)
 			}
@@ -132,13 +156,16 @@ func (t *Target) SetSequences(ctx context.Context, tables []*schema.Table, value
 			continue
 		}
 		var seq *string
-		if err := t.pool.QueryRow(ctx, "SELECT pg_get_serial_sequence($1, $2)", QualName(tb), v.Column).Scan(&seq); err != nil {
+		if v.Sequence != "" {
+			seq = &v.Sequence
+		} else if err := t.pool.QueryRow(ctx, "SELECT pg_get_serial_sequence($1, $2)", QualName(tb), v.Column).Scan(&seq); err != nil {
 			return fmt.Errorf("finding the target sequence of %s.%s: %w", v.Table, v.Column, err)
 		}
 		if seq == nil {
 			return fmt.Errorf("target column %s.%s has no sequence to carry the source's value %d", v.Table, v.Column, v.Value)
 		}
-		if _, err := t.pool.Exec(ctx, "SELECT setval($1::regclass, $2, $3)", *seq, v.Value, v.Called); err != nil {
+		// A sequence shared by several columns is set once per column: keep the highest.
+		if _, err := t.pool.Exec(ctx, "SELECT setval($1::regclass, greatest($2, (SELECT last_value FROM "+*seq+")), $3)", *seq, v.Value, v.Called); err != nil {
 			return fmt.Errorf("setting sequence %s: %w", *seq, err)
 		}
 	}

@@ -119,7 +119,10 @@ func (s *Source) Tables(ctx context.Context, f schema.Filter) ([]*schema.Table, 
 }
 
 // CheckCapture implements engine.Source.
-func (s *Source) CheckCapture(ctx context.Context) error {
+func (s *Source) CheckCapture(ctx context.Context, tables []*schema.Table) error {
+	if err := checkReplicaIdentity(tables); err != nil {
+		return err
+	}
 	var walLevel, user string
 	var canReplicate bool
 	var maxSlots, usedSlots, ours, version int
@@ -143,6 +146,33 @@ FROM pg_roles r WHERE r.rolname = current_user`, s.slot).Scan(&walLevel, &user, 
 		return fmt.Errorf("source user %q lacks the REPLICATION privilege: run ALTER ROLE %s REPLICATION as a superuser (or use --once)", user, QuoteIdent(user))
 	case ours == 0 && usedSlots >= maxSlots:
 		return fmt.Errorf("source %s has no free replication slot (%d of max_replication_slots = %d in use): drop an unused slot or raise max_replication_slots", host, usedSlots, maxSlots)
+	}
+	return nil
+}
+
+// checkReplicaIdentity refuses tables whose replica identity would break the
+// source's writes once published, or would not carry the key godwit uses.
+func checkReplicaIdentity(tables []*schema.Table) error {
+	for _, t := range tables {
+		if !t.HasKey() {
+			continue
+		}
+		keyIndex := t.KeyIndex
+		if keyIndex == "" {
+			for _, c := range t.Constraints {
+				if c.Kind == "p" {
+					keyIndex = c.Name
+				}
+			}
+		}
+		switch {
+		case t.ReplicaIdentity == "n" && t.KeyIndex == "":
+			return fmt.Errorf("table %s has REPLICA IDENTITY NOTHING: published, its UPDATEs and DELETEs would fail on the source; run ALTER TABLE %s REPLICA IDENTITY DEFAULT first, or --exclude it",
+				t.QualifiedName(), QualName(t))
+		case t.ReplicaIdentity == "i" && t.ReplicaIdentityIndex != keyIndex:
+			return fmt.Errorf("table %s uses REPLICA IDENTITY USING INDEX %s, not its key %s: changes would not carry the key; run ALTER TABLE %s REPLICA IDENTITY DEFAULT first, or --exclude it",
+				t.QualifiedName(), t.ReplicaIdentityIndex, keyIndex, QualName(t))
+		}
 	}
 	return nil
 }
@@ -250,13 +280,14 @@ func (s *Source) DropCapture(ctx context.Context, tables []*schema.Table) ([]str
 	}
 	// Put back DEFAULT on tables whose replica identity StartCapture changed.
 	for _, t := range tables {
-		if t.KeyIndex == "" || t.ReplicaIdentity != "d" {
+		if t.KeyIndex == "" || (t.ReplicaIdentity != "d" && t.ReplicaIdentity != "n") {
 			continue
 		}
-		if _, err := s.pool.Exec(ctx, "ALTER TABLE "+QualName(t)+" REPLICA IDENTITY DEFAULT"); err != nil && pgCode(err) != "42P01" {
+		original := map[string]string{"d": "DEFAULT", "n": "NOTHING"}[t.ReplicaIdentity]
+		if _, err := s.pool.Exec(ctx, "ALTER TABLE "+QualName(t)+" REPLICA IDENTITY "+original); err != nil && pgCode(err) != "42P01" {
 			return removed, fmt.Errorf("restoring the replica identity of %s: %w", t.QualifiedName(), err)
 		}
-		removed = append(removed, "the replica identity godwit set on "+t.QualifiedName()+" (back to DEFAULT)")
+		removed = append(removed, "the replica identity godwit set on "+t.QualifiedName()+" (back to "+original+")")
 	}
 	return removed, nil
 }
@@ -279,7 +310,7 @@ func (s *Source) PlanChunks(ctx context.Context, t *schema.Table, rows int64) ([
 	if len(t.Key) == 1 && isIntType(t.Column(t.Key[0]).Type) {
 		var lo, hi *int64
 		k := QuoteIdent(t.Key[0])
-		if err := s.pool.QueryRow(ctx, fmt.Sprintf("SELECT min(%s)::int8, max(%s)::int8 FROM %s", k, k, QualName(t))).Scan(&lo, &hi); err != nil {
+		if err := s.pool.QueryRow(ctx, fmt.Sprintf("SELECT min(%s)::int8, max(%s)::int8 FROM %s", k, k, only(t))).Scan(&lo, &hi); err != nil {
 			return nil, fmt.Errorf("planning chunks of %s: %w", t.QualifiedName(), err)
 		}
 		if lo == nil {

@@ -25,6 +25,10 @@ func QuoteLiteral(s string) string {
 // QualName is the quoted schema-qualified name of a table.
 func QualName(t *schema.Table) string { return QuoteIdent(t.Schema) + "." + QuoteIdent(t.Name) }
 
+// only names the table's own rows: without ONLY a parent table's reads
+// include its inheritance children's rows.
+func only(t *schema.Table) string { return "ONLY " + QualName(t) }
+
 func quoteList(names []string) string {
 	q := make([]string, len(names))
 	for i, n := range names {
@@ -89,7 +93,7 @@ func RangePredicate(t *schema.Table, lo, hi []string) string {
 // CopyOutSQL reads one chunk in binary COPY format.
 func CopyOutSQL(t *schema.Table, lo, hi []string) string {
 	return fmt.Sprintf("COPY (SELECT %s FROM %s WHERE %s) TO STDOUT (FORMAT binary)",
-		quoteList(copyColumnNames(t)), QualName(t), RangePredicate(t, lo, hi))
+		quoteList(copyColumnNames(t)), only(t), RangePredicate(t, lo, hi))
 }
 
 // CopyInSQL loads binary COPY data into the table's copied columns.
@@ -125,9 +129,10 @@ func UpsertSQL(t *schema.Table) string {
 	}
 	from, typed := unnestFrom(names, types, 1)
 	var set []string
-	for _, n := range names {
-		if !contains(t.Key, n) {
-			set = append(set, QuoteIdent(n)+" = EXCLUDED."+QuoteIdent(n))
+	for _, c := range cols {
+		// GENERATED ALWAYS identity values cannot be updated (and never change).
+		if !contains(t.Key, c.Name) && c.Identity != "ALWAYS" {
+			set = append(set, QuoteIdent(c.Name)+" = EXCLUDED."+QuoteIdent(c.Name))
 		}
 	}
 	action := "DO NOTHING"

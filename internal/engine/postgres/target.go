@@ -259,8 +259,16 @@ func (t *Target) addIndex(ctx context.Context, tb *schema.Table, ix schema.Index
 	return nil
 }
 
-// CreateKeyIndex implements engine.Target.
+// CreateKeyIndex implements engine.Target. It also adds the checks the source
+// holds NOT VALID, which the table could not be created with.
 func (t *Target) CreateKeyIndex(ctx context.Context, tb *schema.Table) error {
+	for _, c := range tb.Constraints {
+		if c.Kind == "c" && strings.HasSuffix(c.Def, " NOT VALID") {
+			if err := t.addConstraint(ctx, tb, c); err != nil {
+				return err
+			}
+		}
+	}
 	for _, c := range tb.Constraints {
 		if c.Kind == "p" || (tb.KeyIndex != "" && c.Name == tb.KeyIndex && c.Kind == "u") {
 			return t.addConstraint(ctx, tb, c)
@@ -374,6 +382,13 @@ func (t *Target) BeginApply(ctx context.Context, migration string) (engine.Apply
 		conn.Release()
 		return nil, err
 	}
+	// The applied position is acknowledged to the source once committed here:
+	// the commit must be durable whatever the target's default says.
+	if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = on"); err != nil {
+		_ = tx.Rollback(ctx)
+		conn.Release()
+		return nil, err
+	}
 	return &applyTx{conn: conn, tx: tx, migration: migration}, nil
 }
 
@@ -424,7 +439,7 @@ func (a *applyTx) Apply(ctx context.Context, seg engine.Segment) error {
 		}
 	}
 	for _, o := range ops {
-		for _, g := range groupPartials(o.Partials) {
+		for _, g := range groupPartials(settable(o.Table, o.Partials)) {
 			rows := make([][]engine.Value, len(g))
 			for i, p := range g {
 				rows[i] = append(append([]engine.Value{}, p.Key...), p.Vals...)
@@ -458,10 +473,29 @@ func (a *applyTx) Apply(ctx context.Context, seg engine.Segment) error {
 
 func classify(table string, err error) error {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "23P01") { // unique, exclusion
 		return &engine.CollisionError{Table: table, Err: err}
 	}
 	return fmt.Errorf("applying changes to %s: %w", table, err)
+}
+
+// settable drops GENERATED ALWAYS identity columns from partial updates: such
+// values cannot be updated (and never change); an update left with nothing to
+// set is dropped.
+func settable(t *schema.Table, ps []engine.Partial) []engine.Partial {
+	out := ps[:0:0]
+	for _, p := range ps {
+		q := engine.Partial{Key: p.Key}
+		for i, c := range p.Cols {
+			if col := t.Column(c); col == nil || col.Identity != "ALWAYS" {
+				q.Cols, q.Vals = append(q.Cols, c), append(q.Vals, p.Vals[i])
+			}
+		}
+		if len(q.Cols) > 0 {
+			out = append(out, q)
+		}
+	}
+	return out
 }
 
 // groupPartials groups partial updates by the set of columns they carry.
@@ -515,7 +549,7 @@ func (a *applyTx) barrier(ctx context.Context, ch *engine.Change) (bool, error) 
 					newKey = append(newKey, v.Text)
 				}
 			}
-			if !v.Unchanged {
+			if !v.Unchanged && !(cols[i].Identity == "ALWAYS" && !contains(tb.Key, cols[i].Name)) {
 				carried = append(carried, cols[i].Name)
 				if v.Null {
 					vals = append(vals, nil)
@@ -532,8 +566,22 @@ func (a *applyTx) barrier(ctx context.Context, ch *engine.Change) (bool, error) 
 		if _, err := a.tx.Exec(ctx, dropStale, append(oldKey, newKey...)...); err != nil {
 			return true, classify(tb.QualifiedName(), err)
 		}
-		if _, err := a.tx.Exec(ctx, move, append(oldKey, vals...)...); err != nil {
+		tag, err := a.tx.Exec(ctx, move, append(oldKey, vals...)...)
+		if err != nil {
 			return true, classify(tb.QualifiedName(), err)
+		}
+		if tag.RowsAffected() == 0 {
+			var exists bool
+			if err := a.tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+QualName(tb)+" WHERE "+keyParams(tb, 1)+")", newKey...).Scan(&exists); err != nil {
+				return true, classify(tb.QualifiedName(), err)
+			}
+			if !exists { // on neither key: the copy saw the row at neither
+				var key []engine.Value
+				for _, k := range newKey {
+					key = append(key, engine.Value{Text: k.(string)})
+				}
+				return true, &engine.MissingRowError{Table: tb, Key: key}
+			}
 		}
 		return true, nil
 	}

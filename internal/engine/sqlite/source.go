@@ -47,7 +47,7 @@ func (s *Source) Tables(ctx context.Context, f schema.Filter) ([]*schema.Table, 
 }
 
 // CheckCapture implements engine.Source: the file must be writable (triggers go in it).
-func (s *Source) CheckCapture(ctx context.Context) error {
+func (s *Source) CheckCapture(ctx context.Context, _ []*schema.Table) error {
 	if err := writable(s.path); err != nil {
 		return fmt.Errorf("source %s: %v; change capture adds triggers and a change log to the file (or use --once)", s.path, err)
 	}
@@ -453,8 +453,10 @@ func (s *Source) purge(ctx context.Context, tables []*schema.Table, acked positi
 
 // Fence implements engine.Source: triggers that abort every write, installed
 // in one write transaction (which waits for the writer in flight, up to timeout).
-func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) error {
+func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) (time.Time, error) {
+	var locked time.Time
 	err := immediate(ctx, s.db, timeout, func(c *sql.Conn) error {
+		locked = time.Now() // the write lock is held: writers wait from here
 		for i, t := range tables {
 			msg := strings.ReplaceAll(fmt.Sprintf("table %s is fenced by godwit migration %s: it has moved to the new database", t.QualifiedName(), migration), "'", "''")
 			for _, op := range []string{"INSERT", "UPDATE", "DELETE"} {
@@ -468,12 +470,12 @@ func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.T
 		return nil
 	})
 	if isBusy(err) {
-		return fmt.Errorf("a write in flight on the source did not finish within %s, so the tables could not be fenced; retry with a longer --timeout", timeout)
+		return time.Time{}, fmt.Errorf("a write in flight on the source did not finish within %s, so the tables could not be fenced; retry with a longer --timeout", timeout)
 	}
 	if err != nil {
-		return fmt.Errorf("fencing the source tables: %w", err)
+		return time.Time{}, fmt.Errorf("fencing the source tables: %w", err)
 	}
-	return nil
+	return locked, nil
 }
 
 // Unfence implements engine.Source.
