@@ -139,8 +139,9 @@ type Source interface {
 	Stream(ctx context.Context, from position.Position, tables []*schema.Table, out chan<- Txn, acked func() position.Position, poke <-chan struct{}) error
 	// Fence makes writes to the tables fail with an error naming the migration,
 	// atomically over the tables, after waiting up to timeout for writers in
-	// flight. It returns when writes stopped: the start of the write freeze.
-	Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) (time.Time, error)
+	// flight. It returns when writes stopped (the start of the write freeze)
+	// and the final position: no write to the tables lies after it.
+	Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) (time.Time, position.Position, error)
 	// Unfence removes the fence; harmless when there is none. It returns what it removed.
 	Unfence(ctx context.Context, migration string, tables []*schema.Table) ([]string, error)
 	// Sequences reads the values of the sequences behind the tables' columns.

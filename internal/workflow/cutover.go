@@ -161,19 +161,24 @@ func (w *run) cutover(ctx context.Context, src engine.Source, tgt engine.Target,
 	w.setStep(ctx, stepFencing, CuttingOver)
 	// Every migrated table is fenced, copy-only ones too: a write to them after
 	// the switch would be lost. The freeze runs from when writes stopped.
-	fencedAt, err := src.Fence(cctx, w.name, w.tables, time.Until(deadlineOf(cctx)))
+	fencedAt, final, err := src.Fence(cctx, w.name, w.tables, time.Until(deadlineOf(cctx)))
 	if err != nil {
 		return abort(err)
 	}
+	var timings []string
+	mark := fencedAt
+	lap := func(what string) {
+		timings = append(timings, fmt.Sprintf("%s %d ms", what, time.Since(mark).Milliseconds()))
+		mark = time.Now()
+	}
+	lap("fence")
 	step = stepDraining
 	w.tracker.setCutover(step, nil)
-	final, err := src.CurrentPosition(cctx)
-	if err != nil {
-		return abort(err)
-	}
+	lap("final position")
 	if err := w.drain(cctx, final); err != nil {
 		return abort(err)
 	}
+	lap("drain")
 	if !opts.SkipVerify {
 		step = stepVerifying
 		w.tracker.setCutover(step, nil)
@@ -188,6 +193,7 @@ func (w *run) cutover(ctx context.Context, src engine.Source, tgt engine.Target,
 			}
 			return abort(fmt.Errorf("final verification failed: %s", msg))
 		}
+		lap("verify")
 	}
 	step = stepSequences
 	w.tracker.setCutover(step, nil)
@@ -207,18 +213,20 @@ func (w *run) cutover(ctx context.Context, src engine.Source, tgt engine.Target,
 			return abort(err)
 		}
 	}
+	lap("sequences and foreign keys")
 	if opts.Hook != "" {
 		step = stepHook
 		w.setStep(ctx, stepHook, CuttingOver) // durable: past here a resume finishes the cutover
 		if err := w.runHook(cctx, opts.Hook); err != nil {
 			return abort(err)
 		}
+		lap("hook")
 	}
 	freeze := time.Since(fencedAt)
 	w.tracker.setCutover("", &freeze)
 	w.r.publish(context.WithoutCancel(ctx), w, func(m *store.Migration) { m.State, m.Phase = string(Completed), "" })
 	w.switched.Store(true)
-	w.r.event(ctx, w.name, "info", fmt.Sprintf("cut over: writes were frozen for %d ms; the source tables stay fenced", freeze.Milliseconds()))
+	w.r.event(ctx, w.name, "info", fmt.Sprintf("cut over: writes were frozen for %d ms (%s); the source tables stay fenced", freeze.Milliseconds(), strings.Join(timings, ", ")))
 	return freeze, nil
 }
 
@@ -232,7 +240,22 @@ func deadlineOf(ctx context.Context) time.Time {
 func (w *run) drain(ctx context.Context, final position.Position) error {
 	w.draining.Store(true)
 	defer w.draining.Store(false)
+	nudge := func(context.Context) error { return nil }
+	if n, ok := w.source().(interface{ Nudge(context.Context) error }); ok {
+		nudge = n.Nudge
+	}
+	started, lastNudge, told := time.Now(), time.Time{}, false
 	for {
+		if time.Since(lastNudge) > 50*time.Millisecond {
+			if err := nudge(ctx); err != nil {
+				return err
+			}
+			lastNudge = time.Now()
+		}
+		if !told && time.Since(started) > time.Second {
+			told = true
+			w.r.event(ctx, w.name, "warn", fmt.Sprintf("cutover drain is slow: applied %v, waiting for %v", w.tracker.appliedPos(), final))
+		}
 		if a := w.tracker.appliedPos(); a != nil && a.Covers(final) {
 			return nil
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/position"
 	"github.com/godwit-db/godwit/internal/replicator"
 	"github.com/godwit-db/godwit/internal/schema"
 	"github.com/godwit-db/godwit/internal/store"
@@ -324,7 +325,13 @@ func (r *Runner) heartbeat(ctx context.Context, w *run, onCancel func(cancelRequ
 		if n%2 == 0 {
 			if src := w.source(); src != nil {
 				qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				if pos, err := src.CurrentPosition(qctx); err == nil {
+				current := src.CurrentPosition
+				if d, ok := src.(interface {
+					DisplayPosition(context.Context) (position.Position, error)
+				}); ok {
+					current = d.DisplayPosition // lag is shown, not relied on: no need to sync
+				}
+				if pos, err := current(qctx); err == nil {
 					var retained int64
 					if rb, ok := src.(interface {
 						RetainedBytes(context.Context) (int64, error)

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/position"
 	"github.com/godwit-db/godwit/internal/schema"
 )
 
@@ -44,7 +45,7 @@ END $godwit$`, fenceFunction(migration), QuoteLiteral(msg)),
 // TABLE ... NOWAIT and retries until the timeout: it never waits while holding
 // a lock, so it cannot deadlock with a writer that touches several tables, and
 // writers are not queued behind it until it holds them all.
-func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) (time.Time, error) {
+func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) (time.Time, position.Position, error) {
 	names := make([]string, len(tables))
 	for i, t := range tables {
 		names[i] = QualName(t)
@@ -53,7 +54,12 @@ func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.T
 	delay := time.Millisecond
 	for {
 		var locked time.Time
+		var final string
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			// Committing the fence flushes the WAL of every write before it.
+			if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = local"); err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, "LOCK TABLE "+strings.Join(names, ", ")+" IN SHARE ROW EXCLUSIVE MODE NOWAIT"); err != nil {
 				return err
 			}
@@ -63,19 +69,23 @@ func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.T
 					return err
 				}
 			}
-			return nil
+			// A marker in the fence's own transaction: every write to the tables
+			// committed before it, and the stream delivers the transaction (as an
+			// empty one) once replay has everything before it.
+			return tx.QueryRow(ctx, "SELECT pg_logical_emit_message(true, 'godwit', $1)::text", "fence "+migration).Scan(&final)
 		})
 		switch {
 		case err == nil:
-			return locked, nil
+			pos, err := position.ParseLSN(final)
+			return locked, pos, err
 		case pgCode(err) != "55P03" && pgCode(err) != "40P01":
-			return time.Time{}, fmt.Errorf("fencing the source tables: %w", err)
+			return time.Time{}, nil, fmt.Errorf("fencing the source tables: %w", err)
 		case time.Now().After(deadline):
-			return time.Time{}, fmt.Errorf("writes in flight on the source did not pause within %s, so the tables could not be fenced; retry with a longer --timeout or at a quieter moment", timeout)
+			return time.Time{}, nil, fmt.Errorf("writes in flight on the source did not pause within %s, so the tables could not be fenced; retry with a longer --timeout or at a quieter moment", timeout)
 		}
 		select {
 		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
+			return time.Time{}, nil, ctx.Err()
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 20*time.Millisecond)

@@ -384,52 +384,71 @@ func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk,
 	} else if _, err := conn.Conn().PgConn().CopyTo(ctx, w, CopyOutSQL(t, c.Lo, c.Hi)); err != nil {
 		return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
 	}
-	return currentLSN(ctx, conn.Conn())
+	return syncedLSN(ctx, conn.Conn())
 }
 
-// currentLSN is a position every commit already visible lies below: the WAL
-// insert position. (pg_current_wal_lsn is where WAL has been written, and with
-// synchronous_commit off a commit is visible before its WAL is written.)
-func currentLSN(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}) (position.Position, error) {
-	var s string
-	var segSize int64
-	if err := q.QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text, (SELECT setting::int8 FROM pg_settings WHERE name = 'wal_segment_size')").Scan(&s, &segSize); err != nil {
+// syncedLSN returns a position every commit already visible lies below, and
+// which the walsender will reach. The WAL insert position covers visible
+// commits (with synchronous_commit off a commit is visible before its WAL is
+// written, so pg_current_wal_lsn may lie below it) but can point past records
+// nobody flushes for a while, which a walsender never reports. So a tiny
+// transaction (an xid, no data) commits with a local flush, which flushes
+// everything inserted before it, and the flush position is read after it.
+func syncedLSN(ctx context.Context, conn *pgx.Conn) (position.Position, error) {
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = local"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "SELECT txid_current()")
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("reading the source position: %w", err)
 	}
-	lsn, err := position.ParseLSN(s)
-	if err != nil {
-		return nil, err
+	var s string
+	if err := conn.QueryRow(ctx, "SELECT pg_current_wal_flush_lsn()::text").Scan(&s); err != nil {
+		return nil, fmt.Errorf("reading the source position: %w", err)
 	}
-	return recordBoundary(lsn, segSize), nil
-}
-
-const walPageSize = 8192
-
-// recordBoundary moves an insert position that sits just past a page header
-// back to the page start: no record ends inside a header, so the walsender
-// never reports such a position, and waiting for it would hang on an idle source.
-func recordBoundary(lsn position.LSN, segSize int64) position.LSN {
-	off := uint64(lsn) % walPageSize
-	switch {
-	case off == 24: // short page header
-		return lsn - 24
-	case off == 40 && segSize > 0 && (uint64(lsn)-40)%uint64(segSize) == 0: // long header, first page of a segment
-		return lsn - 40
-	}
-	return lsn
+	return position.ParseLSN(s)
 }
 
 // CurrentPosition implements engine.Source.
 func (s *Source) CurrentPosition(ctx context.Context) (position.Position, error) {
-	return currentLSN(ctx, s.pool)
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	return syncedLSN(ctx, conn.Conn())
+}
+
+// Nudge commits a tiny transaction (an xid, no data) with a local flush. A
+// drain waiting for the fence's transaction uses it: the walsender was seen
+// waiting for WAL for 10-20 s after the fence committed (state
+// WalSenderWaitForWAL, PostgreSQL 15), until some later commit flushed.
+func (s *Source) Nudge(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	_, err = syncedLSN(ctx, conn.Conn())
+	return err
+}
+
+// DisplayPosition is the source's position for showing lag: cheap, no commit.
+func (s *Source) DisplayPosition(ctx context.Context) (position.Position, error) {
+	var lsn string
+	if err := s.pool.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
+		return nil, err
+	}
+	return position.ParseLSN(lsn)
 }
 
 // RetainedBytes is how much WAL the source keeps for the migration's slot.
 func (s *Source) RetainedBytes(ctx context.Context) (int64, error) {
 	var n *int64
-	err := s.pool.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), restart_lsn)::int8 FROM pg_replication_slots WHERE slot_name = $1", s.slot).Scan(&n)
+	err := s.pool.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::int8 FROM pg_replication_slots WHERE slot_name = $1", s.slot).Scan(&n)
 	if err != nil || n == nil {
 		return 0, err
 	}
@@ -447,9 +466,17 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	err = pglogrepl.StartReplication(ctx, conn, s.slot, pglogrepl.LSN(start), pglogrepl.StartReplicationOptions{
-		PluginArgs: []string{"proto_version '1'", "publication_names " + QuoteLiteral(s.pub)},
-	})
+	args := []string{"proto_version '1'", "publication_names " + QuoteLiteral(s.pub)}
+	var version int
+	if err := s.pool.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+		return err
+	}
+	if version >= 140000 {
+		// Logical messages make the fence's transaction arrive even though it
+		// changes no row (from 15 on, empty transactions are not sent).
+		args = append(args, "messages 'true'")
+	}
+	err = pglogrepl.StartReplication(ctx, conn, s.slot, pglogrepl.LSN(start), pglogrepl.StartReplicationOptions{PluginArgs: args})
 	if err != nil {
 		return fmt.Errorf("starting replication from slot %s: %w", s.slot, err)
 	}
@@ -559,9 +586,10 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 				end := position.LSN(ka.ServerWALEnd)
 				if dec.cur == nil && end > received {
 					// Everything committed before end has been sent: a heartbeat.
-					received = end
+					// Only one delivered counts: a drain waits for it.
 					select {
 					case out <- engine.Txn{End: end}:
+						received = end
 					default:
 					}
 				}

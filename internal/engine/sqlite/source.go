@@ -453,8 +453,9 @@ func (s *Source) purge(ctx context.Context, tables []*schema.Table, acked positi
 
 // Fence implements engine.Source: triggers that abort every write, installed
 // in one write transaction (which waits for the writer in flight, up to timeout).
-func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) (time.Time, error) {
+func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) (time.Time, position.Position, error) {
 	var locked time.Time
+	var final position.Seq
 	err := immediate(ctx, s.db, timeout, func(c *sql.Conn) error {
 		locked = time.Now() // the write lock is held: writers wait from here
 		for i, t := range tables {
@@ -467,15 +468,17 @@ func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.T
 				}
 			}
 		}
-		return nil
+		var err error
+		final, err = s.currentSeq(ctx, c)
+		return err
 	})
 	if isBusy(err) {
-		return time.Time{}, fmt.Errorf("a write in flight on the source did not finish within %s, so the tables could not be fenced; retry with a longer --timeout", timeout)
+		return time.Time{}, nil, fmt.Errorf("a write in flight on the source did not finish within %s, so the tables could not be fenced; retry with a longer --timeout", timeout)
 	}
 	if err != nil {
-		return time.Time{}, fmt.Errorf("fencing the source tables: %w", err)
+		return time.Time{}, nil, fmt.Errorf("fencing the source tables: %w", err)
 	}
-	return locked, nil
+	return locked, final, nil
 }
 
 // Unfence implements engine.Source.
