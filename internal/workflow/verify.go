@@ -156,7 +156,7 @@ func (r *Runner) verifyWith(ctx context.Context, name string, src engine.Source,
 		ChunkRows: opts.ChunkRows, Live: live, Throttle: limit, Resume: vs.Resume, MaxDifferences: maxReported,
 		SourcePosition: src.CurrentPosition,
 		WaitApplied: func(ctx context.Context, pos position.Position) error {
-			return waitApplied(ctx, tgt, name, pos, 2*time.Minute)
+			return waitApplied(ctx, src, tgt, name, pos, 2*time.Minute)
 		},
 		OnChunk: func(table string, reached []string, rows int64, diffs []verify.Difference) {
 			mu.Lock()
@@ -219,10 +219,18 @@ func (r *Runner) verifyWith(ctx context.Context, name string, src engine.Source,
 }
 
 // waitApplied waits until the target has applied pos for the migration.
-func waitApplied(ctx context.Context, tgt engine.Target, name string, pos position.Position, timeout time.Duration) error {
+func waitApplied(ctx context.Context, src engine.Source, tgt engine.Target, name string, pos position.Position, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	delay := 5 * time.Millisecond
+	lastNudge := time.Now()
 	for {
+		// The source's WAL up to pos may sit unflushed: nudge it along.
+		if n, ok := src.(interface{ Nudge(context.Context) error }); ok && time.Since(lastNudge) > 100*time.Millisecond {
+			if err := n.Nudge(ctx); err != nil {
+				return err
+			}
+			lastNudge = time.Now()
+		}
 		applied, err := tgt.Applied(ctx, name)
 		if err != nil {
 			return err

@@ -384,56 +384,68 @@ func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk,
 	} else if _, err := conn.Conn().PgConn().CopyTo(ctx, w, CopyOutSQL(t, c.Lo, c.Hi)); err != nil {
 		return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
 	}
-	return syncedLSN(ctx, conn.Conn())
+	return insertLSN(ctx, conn.Conn())
 }
 
-// syncedLSN returns a position every commit already visible lies below, and
-// which the walsender will reach. The WAL insert position covers visible
-// commits (with synchronous_commit off a commit is visible before its WAL is
-// written, so pg_current_wal_lsn may lie below it) but can point past records
-// nobody flushes for a while, which a walsender never reports. So a tiny
-// transaction (an xid, no data) commits with a local flush, which flushes
-// everything inserted before it, and the flush position is read after it.
-func syncedLSN(ctx context.Context, conn *pgx.Conn) (position.Position, error) {
-	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = local"); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, "SELECT txid_current()")
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading the source position: %w", err)
-	}
+// insertLSN is a position every commit already visible lies below: the WAL
+// insert position. (pg_current_wal_lsn is where WAL has been written, and with
+// synchronous_commit off a commit is visible before its WAL is written.) The
+// insert position may point past WAL nobody has flushed yet, which the
+// walsender only reports once something flushes it: whoever waits for it
+// nudges (Nudge). One just past a WAL page header is moved back to the page
+// start, the position the server reports.
+func insertLSN(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (position.Position, error) {
 	var s string
-	if err := conn.QueryRow(ctx, "SELECT pg_current_wal_flush_lsn()::text").Scan(&s); err != nil {
+	var segSize int64
+	if err := q.QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text, (SELECT setting::int8 FROM pg_settings WHERE name = 'wal_segment_size')").Scan(&s, &segSize); err != nil {
 		return nil, fmt.Errorf("reading the source position: %w", err)
 	}
-	return position.ParseLSN(s)
+	lsn, err := position.ParseLSN(s)
+	if err != nil {
+		return nil, err
+	}
+	return recordBoundary(lsn, segSize), nil
+}
+
+const walPageSize = 8192
+
+// recordBoundary moves an insert position just past a page header back to the
+// page start: no record ends inside a header.
+func recordBoundary(lsn position.LSN, segSize int64) position.LSN {
+	off := uint64(lsn) % walPageSize
+	switch {
+	case off == 24: // short page header
+		return lsn - 24
+	case off == 40 && segSize > 0 && (uint64(lsn)-40)%uint64(segSize) == 0: // long header, first page of a segment
+		return lsn - 40
+	}
+	return lsn
 }
 
 // CurrentPosition implements engine.Source.
 func (s *Source) CurrentPosition(ctx context.Context) (position.Position, error) {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Release()
-	return syncedLSN(ctx, conn.Conn())
+	return insertLSN(ctx, s.pool)
 }
 
-// Nudge commits a tiny transaction (an xid, no data) with a local flush. A
-// drain waiting for the fence's transaction uses it: the walsender was seen
-// waiting for WAL for 10-20 s after the fence committed (state
-// WalSenderWaitForWAL, PostgreSQL 15), until some later commit flushed.
+// Nudge commits a tiny transaction (an xid, no data) with a local flush, which
+// flushes all WAL inserted before it and wakes the walsender. Waits for a
+// position use it: the walsender was seen waiting for WAL for 10-20 s after
+// the position was inserted (WalSenderWaitForWAL, PostgreSQL 15).
 func (s *Source) Nudge(ctx context.Context) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
-	_, err = syncedLSN(ctx, conn.Conn())
-	return err
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = local"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "SELECT txid_current()")
+		return err
+	})
 }
 
 // DisplayPosition is the source's position for showing lag: cheap, no commit.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/godwit-db/godwit/internal/position"
 	"github.com/godwit-db/godwit/internal/schema"
 )
 
@@ -127,5 +128,21 @@ func TestSplitIntRange(t *testing.T) {
 	}
 	if cs := splitIntRange("t", 5, 5, 10, 3); len(cs) != 1 || cs[0].Lo != nil || cs[0].Hi != nil {
 		t.Fatalf("single value range: %+v", cs)
+	}
+}
+
+func TestRecordBoundary(t *testing.T) {
+	const seg = 16 << 20
+	cases := []struct{ in, want position.LSN }{
+		{0x6018, 0x6000},      // just past a short page header
+		{0x6028, 0x6028},      // offset 40 inside a normal page: a real record end
+		{seg*3 + 40, seg * 3}, // just past the long header of a segment's first page
+		{0x5018, 0x5018},      // mid-page
+		{0x6019, 0x6019},
+	}
+	for _, c := range cases {
+		if got := recordBoundary(c.in, seg); got != c.want {
+			t.Errorf("recordBoundary(%X) = %X, want %X", uint64(c.in), uint64(got), uint64(c.want))
+		}
 	}
 }
