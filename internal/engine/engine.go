@@ -309,3 +309,22 @@ func OpsOf(ch *Change) *TableOps {
 	}
 	return o
 }
+
+// SetPositions decodes a checkpoint's positions as a target stored them
+// (Encode forms; "" for none).
+func (cp *Checkpoint) SetPositions(start, applied, consistency string) error {
+	for _, f := range []struct {
+		text string
+		dst  *position.Position
+	}{{start, &cp.Start}, {applied, &cp.Applied}, {consistency, &cp.Consistency}} {
+		if f.text == "" {
+			continue
+		}
+		p, err := position.Parse(f.text)
+		if err != nil {
+			return err
+		}
+		*f.dst = p
+	}
+	return nil
+}

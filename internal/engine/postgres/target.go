@@ -94,13 +94,13 @@ func (t *Target) Prepare(ctx context.Context, migration string) (*engine.Checkpo
 		return nil, err
 	}
 	cp.Stage = engine.Stage(stage)
-	if cp.Start, err = parsePos(start); err != nil {
-		return nil, err
+	deref := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
 	}
-	if cp.Applied, err = parsePos(applied); err != nil {
-		return nil, err
-	}
-	if cp.Consistency, err = parsePos(cons); err != nil {
+	if err := cp.SetPositions(deref(start), deref(applied), deref(cons)); err != nil {
 		return nil, err
 	}
 	rows, err := t.pool.Query(ctx, "SELECT table_name, seq, lo, hi, done, rows, coalesce(end_pos, '') FROM _godwit.chunks WHERE migration = $1 ORDER BY table_name, seq", migration)

@@ -83,13 +83,7 @@ func (t *Target) Prepare(ctx context.Context, migration string) (*engine.Checkpo
 		return nil, err
 	}
 	cp.Stage = engine.Stage(stage)
-	if cp.Start, err = parsePos(start); err != nil {
-		return nil, err
-	}
-	if cp.Applied, err = parsePos(applied); err != nil {
-		return nil, err
-	}
-	if cp.Consistency, err = parsePos(cons); err != nil {
+	if err := cp.SetPositions(start.String, applied.String, cons.String); err != nil {
 		return nil, err
 	}
 	rows, err := t.db.QueryContext(ctx, "SELECT table_name, seq, lo, hi, done, rows, coalesce(end_pos, '') FROM _godwit_chunks WHERE migration = ? ORDER BY table_name, seq", migration)
