@@ -326,3 +326,29 @@ func TestPGStartVerify(t *testing.T) {
 		t.Fatalf("automatic verification: %+v; verify run again: %v", *v.Verify, again)
 	}
 }
+
+// TestPGVerifyResumesAfterKill: a verification killed with SIGKILL part way
+// goes on from where it stopped when run again, and passes.
+func TestPGVerifyResumesAfterKill(t *testing.T) {
+	l := startLive(t, "vr")
+	v := l.g.start("verify", l.name, "--chunk-rows", "1000", "--max-rate", "4000")
+	var st struct {
+		Verify *struct {
+			State      string `json:"state"`
+			ChunksDone int    `json:"chunks_done"`
+		} `json:"verify"`
+	}
+	l.g.waitFor(l.name, l.r, "verification under way", time.Minute, func(status) bool {
+		res := l.g.run("status", l.name, "--json")
+		return json.Unmarshal([]byte(res.stdout), &st) == nil && st.Verify != nil && st.Verify.ChunksDone >= 3
+	})
+	v.kill9()
+	done := st.Verify.ChunksDone
+	res := l.g.runTimeout(3*time.Minute, "verify", l.name, "--chunk-rows", "1000")
+	if res.code != 0 {
+		t.Fatalf("verify after a killed one: %v", res)
+	}
+	if !strings.Contains(res.stderr, "resuming an interrupted verification") {
+		t.Fatalf("the second verify did not resume the killed one (it had %d chunks done): %v", done, res)
+	}
+}
