@@ -272,18 +272,24 @@ type Checksummer interface {
 	Rows(ctx context.Context, t *schema.Table, keys [][]string) ([][]*string, error)
 }
 
+// IsPartial reports whether a row image lacks some values (Unchanged).
+func IsPartial(img []Value) bool {
+	for _, v := range img {
+		if v.Unchanged {
+			return true
+		}
+	}
+	return false
+}
+
 // OpsOf turns one change into table operations of its own, for engines
 // applying a barrier change that needs no special statement.
 func OpsOf(ch *Change) *TableOps {
 	o := &TableOps{Table: ch.Table}
-	partial := false
-	for _, v := range ch.New {
-		partial = partial || v.Unchanged
-	}
 	switch {
 	case ch.Op == Delete:
 		o.Deletes = append(o.Deletes, ch.Key)
-	case !partial:
+	case !IsPartial(ch.New):
 		if ch.Key != nil {
 			o.Deletes = append(o.Deletes, ch.Key)
 		}

@@ -98,15 +98,6 @@ func (s *tableState) set(k string, e *entry) {
 	s.entries[k] = e
 }
 
-func isPartial(img []engine.Value) bool {
-	for _, v := range img {
-		if v.Unchanged {
-			return true
-		}
-	}
-	return false
-}
-
 // merge lays the carried values of img over base (a full image).
 func merge(base, img []engine.Value) []engine.Value {
 	out := append([]engine.Value(nil), base...)
@@ -185,7 +176,7 @@ func (c *Compactor) Add(ch engine.Change) {
 			ok2 = keyString(ch.Key)
 		}
 		moved := ok2 != nk
-		if !isPartial(ch.New) {
+		if !engine.IsPartial(ch.New) {
 			if moved {
 				s.set(ok2, &entry{kind: kindDelete, key: ch.Key})
 			}

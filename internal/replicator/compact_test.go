@@ -51,7 +51,7 @@ func (m model) applyOne(ch engine.Change) {
 		if ch.Key != nil {
 			old = ch.Key[0].Text
 		}
-		if !isPartial(ch.New) {
+		if !engine.IsPartial(ch.New) {
 			delete(m, old)
 			m[nk] = rowOf(ch.New)
 			return

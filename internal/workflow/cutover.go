@@ -240,10 +240,7 @@ func deadlineOf(ctx context.Context) time.Time {
 func (w *run) drain(ctx context.Context, final position.Position) error {
 	w.draining.Store(true)
 	defer w.draining.Store(false)
-	nudge := func(context.Context) error { return nil }
-	if n, ok := w.source().(interface{ Nudge(context.Context) error }); ok {
-		nudge = n.Nudge
-	}
+	nudge := nudger(w.source())
 	started, lastNudge, told := time.Now(), time.Time{}, false
 	for {
 		if time.Since(lastNudge) > 50*time.Millisecond {

@@ -194,9 +194,7 @@ func (r *Runner) Run(ctx context.Context, name string) error {
 	defer stopWork(nil)
 	w := &run{r: r, name: name, spec: spec, prevState: State(m.State), prevStep: prevCutoverStep(m),
 		completeCh: make(chan completeRequest, 1), poke: make(chan struct{}, 1)}
-	for _, t := range spec.Tables {
-		w.tables = append(w.tables, t)
-	}
+	w.tables = append(w.tables, spec.Tables...)
 	w.tracker = newTracker(spec.Tables, nil, w.copyOnly)
 
 	beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))

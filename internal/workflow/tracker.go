@@ -44,12 +44,6 @@ func (tr *tracker) setCutover(step string, freeze *time.Duration) {
 	}
 }
 
-func (tr *tracker) cutoverStep() string {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return tr.cutover
-}
-
 type tableProgress struct {
 	TableStatus
 	copyOnly bool

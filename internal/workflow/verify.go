@@ -218,15 +218,24 @@ func (r *Runner) verifyWith(ctx context.Context, name string, src engine.Source,
 	return vs, nil
 }
 
+// nudger returns how to push the source's unflushed WAL along (a no-op for
+// engines that need none): waits for a position use it.
+func nudger(src engine.Source) func(context.Context) error {
+	if n, ok := src.(interface{ Nudge(context.Context) error }); ok {
+		return n.Nudge
+	}
+	return func(context.Context) error { return nil }
+}
+
 // waitApplied waits until the target has applied pos for the migration.
 func waitApplied(ctx context.Context, src engine.Source, tgt engine.Target, name string, pos position.Position, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	delay := 5 * time.Millisecond
-	lastNudge := time.Now()
+	nudge, lastNudge := nudger(src), time.Now()
 	for {
 		// The source's WAL up to pos may sit unflushed: nudge it along.
-		if n, ok := src.(interface{ Nudge(context.Context) error }); ok && time.Since(lastNudge) > 100*time.Millisecond {
-			if err := n.Nudge(ctx); err != nil {
+		if time.Since(lastNudge) > 100*time.Millisecond {
+			if err := nudge(ctx); err != nil {
 				return err
 			}
 			lastNudge = time.Now()

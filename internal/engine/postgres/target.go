@@ -518,15 +518,6 @@ func groupPartials(ps []engine.Partial) [][]engine.Partial {
 	return out
 }
 
-func isPartialImage(img []engine.Value) bool {
-	for _, v := range img {
-		if v.Unchanged {
-			return true
-		}
-	}
-	return false
-}
-
 // barrier applies the changes that need their own statements.
 func (a *applyTx) barrier(ctx context.Context, ch *engine.Change) (bool, error) {
 	switch {
@@ -537,7 +528,7 @@ func (a *applyTx) barrier(ctx context.Context, ch *engine.Change) (bool, error) 
 		}
 		_, err := a.tx.Exec(ctx, "TRUNCATE "+strings.Join(names, ", "))
 		return true, err
-	case ch.Op == engine.Update && ch.Key != nil && isPartialImage(ch.New):
+	case ch.Op == engine.Update && ch.Key != nil && engine.IsPartial(ch.New):
 		tb := ch.Table
 		cols := tb.CopyColumns()
 		var newKey []any
