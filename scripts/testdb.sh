@@ -16,6 +16,13 @@
 #   pwuser  LOGIN REPLICATION SUPERUSER PASSWORD 'pw-Secret-42'  (scram-sha-256 over TCP)
 #   norepl  LOGIN NOSUPERUSER NOREPLICATION CREATEDB, no password (trust)
 #
+# MariaDB servers (all on 127.0.0.1, root with no password over TCP):
+#   my-src    port 56306  server_id 1, log_bin, binlog_format=ROW, binlog_row_image=FULL
+#   my-dst    port 56307  server_id 2, log_bin, ROW
+#   my-nobin  port 56308  server_id 3, binary log off (for the "binlog is off" error)
+# Users created on every server: pwuser@'%' (password 'pw-Secret-42', all privileges)
+# and norepl@'%' (no password; data privileges but no REPLICATION SLAVE/BINLOG MONITOR).
+#
 # Root dir: ${GODWIT_TESTDB_ROOT:-/var/tmp/godwit-testdb}. Usage from a shell:
 #   eval "$(scripts/testdb.sh up)"   or   eval "$(scripts/testdb.sh env)"
 # Progress messages go to stderr, only the export lines go to stdout.
@@ -247,6 +254,118 @@ print_env() {
 	for name in "${CLUSTERS[@]}"; do
 		printf 'export %s=postgres://postgres@127.0.0.1:%s/postgres\n' "${ENVVAR[$name]}" "${PORT[$name]}"
 	done
+	for name in "${MY_SERVERS[@]}"; do
+		printf 'export %s=mysql://root@127.0.0.1:%s/\n' "${MY_ENVVAR[$name]}" "${MY_PORT[$name]}"
+	done
+}
+
+# ---- MariaDB ----
+MY_SERVERS=(my-src my-dst my-nobin)
+declare -A MY_PORT=([my-src]=56306 [my-dst]=56307 [my-nobin]=56308)
+declare -A MY_ID=([my-src]=1 [my-dst]=2 [my-nobin]=3)
+declare -A MY_ENVVAR=([my-src]=GODWIT_TEST_MY_SOURCE [my-dst]=GODWIT_TEST_MY_TARGET [my-nobin]=GODWIT_TEST_MY_NOBINLOG)
+
+my_ensure_binaries() {
+	if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then
+		return
+	fi
+	is_root || die "MariaDB is not installed; install it as root (apt-get install mariadb-server mariadb-client) or run this script as root"
+	log "MariaDB not installed; installing it with apt-get"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update >&2
+	apt-get install -y mariadb-server mariadb-client >&2
+}
+
+my_dir() { printf '%s/%s' "$ROOT" "$1"; }
+my_ping() { mariadb-admin -h127.0.0.1 -P"${MY_PORT[$1]}" -uroot --connect-timeout=2 ping >/dev/null 2>&1; }
+
+my_up_one() {
+	local name="$1" port="${MY_PORT[$1]}" dir binlog=""
+	dir="$(my_dir "$name")"
+	if [ ! -d "$dir/data/mysql" ]; then
+		log "mariadb-install-db $name ($dir)"
+		rm -rf "$dir/data"
+		mkdir -p "$dir/data"
+		if is_root; then chown -R mysql:mysql "$dir"; fi
+		local osuser
+		osuser="$(id -un)"
+		if is_root; then osuser=mysql; fi
+		mariadb-install-db --user="$osuser" --datadir="$dir/data" \
+			--auth-root-authentication-method=normal >"$dir/install.log" 2>&1 ||
+			die "mariadb-install-db for $name failed, see $dir/install.log"
+	fi
+	if [ "$name" != my-nobin ]; then
+		binlog="log_bin=$dir/data/binlog
+binlog_format=ROW
+binlog_row_image=FULL"
+	fi
+	cat >"$dir/my.cnf" <<CONF
+# Written by scripts/testdb.sh on every 'up'; do not edit.
+[mariadbd]
+datadir=$dir/data
+port=$port
+bind-address=127.0.0.1
+socket=$dir/sock
+pid-file=$dir/pid
+log_error=$dir/error.log
+server_id=${MY_ID[$name]}
+$binlog
+innodb_buffer_pool_size=256M
+innodb_flush_log_at_trx_commit=2
+sync_binlog=0
+max_allowed_packet=256M
+max_connections=300
+local_infile=1
+character_set_server=utf8mb4
+collation_server=utf8mb4_general_ci
+skip_name_resolve=1
+CONF
+	if my_ping "$name"; then
+		log "$name already running on 127.0.0.1:$port"
+		return
+	fi
+	if port_taken "$port"; then
+		die "port $port ($name) is already in use by another process; stop it or free the port"
+	fi
+	log "starting $name on 127.0.0.1:$port"
+	if is_root; then
+		start-stop-daemon --start --background --pidfile "$dir/pid" --chuid mysql --exec /usr/sbin/mariadbd -- --defaults-file="$dir/my.cnf"
+	else
+		(nohup /usr/sbin/mariadbd --defaults-file="$dir/my.cnf" >/dev/null 2>&1 &)
+	fi
+	local _
+	for _ in $(seq 1 150); do
+		my_ping "$name" && break
+		sleep 0.2
+	done
+	my_ping "$name" || {
+		tail -n 30 "$dir/error.log" >&2 || true
+		die "MariaDB $name does not answer on 127.0.0.1:$port, see $dir/error.log"
+	}
+	mariadb -h127.0.0.1 -P"$port" -uroot <<'SQL'
+CREATE USER IF NOT EXISTS 'pwuser'@'%' IDENTIFIED BY 'pw-Secret-42';
+GRANT ALL PRIVILEGES ON *.* TO 'pwuser'@'%' WITH GRANT OPTION;
+CREATE USER IF NOT EXISTS 'norepl'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, TRIGGER, LOCK TABLES, RELOAD, PROCESS ON *.* TO 'norepl'@'%';
+CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
+SQL
+}
+
+my_down() {
+	local name dir
+	for name in "${MY_SERVERS[@]}"; do
+		dir="$(my_dir "$name")"
+		if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+			log "stopping $name"
+			kill "$(cat "$dir/pid")"
+			local _
+			for _ in $(seq 1 100); do
+				kill -0 "$(cat "$dir/pid" 2>/dev/null || echo 0)" 2>/dev/null || break
+				sleep 0.2
+			done
+		fi
+	done
 }
 
 cmd_up() {
@@ -268,11 +387,16 @@ cmd_up() {
 		wait_ready "$name"
 		ensure_roles "$name"
 	done
+	my_ensure_binaries
+	for name in "${MY_SERVERS[@]}"; do
+		my_up_one "$name"
+	done
 	log "clusters are up"
 	print_env
 }
 
 cmd_down() {
+	my_down
 	BINDIR="$(find_bindir)"
 	if [ -z "$BINDIR" ] || [ ! -d "$ROOT" ]; then
 		log "nothing to stop"
@@ -295,6 +419,13 @@ cmd_status() {
 			printf '%-8s running  127.0.0.1:%s  %s\n' "$name" "${PORT[$name]}" "$(datadir "$name")"
 		else
 			printf '%-8s stopped  127.0.0.1:%s  %s\n' "$name" "${PORT[$name]}" "$(datadir "$name")"
+		fi
+	done
+	for name in "${MY_SERVERS[@]}"; do
+		if my_ping "$name"; then
+			printf '%-8s running  127.0.0.1:%s  %s\n' "$name" "${MY_PORT[$name]}" "$(my_dir "$name")"
+		else
+			printf '%-8s stopped  127.0.0.1:%s  %s\n' "$name" "${MY_PORT[$name]}" "$(my_dir "$name")"
 		fi
 	done
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/engine/mysql"
 	"github.com/godwit-db/godwit/internal/engine/postgres"
 	"github.com/godwit-db/godwit/internal/engine/sqlite"
 )
@@ -23,21 +24,30 @@ func scheme(url string) string {
 	if !ok {
 		s, _, _ = strings.Cut(url, ":")
 	}
+	switch s {
+	case "postgresql":
+		return "postgres"
+	case "mariadb":
+		return "mysql"
+	}
 	return s
 }
 
 // Check reports whether the URL names an engine godwit knows, without connecting.
 func Check(role, url string) error {
 	switch scheme(url) {
-	case "postgres", "postgresql":
+	case "postgres":
 		return nil
+	case "mysql":
+		_, err := mysql.ParseURL(role, url)
+		return err
 	case "sqlite":
 		_, err := sqlite.Path(url)
 		return err
 	case "":
-		return fmt.Errorf("%s URL is empty: pass --%s postgres://user@host/db or sqlite:///path/file.db", role, role)
+		return fmt.Errorf("%s URL is empty: pass --%s postgres://user@host/db, mysql://user@host/db or sqlite:///path/file.db", role, role)
 	default:
-		return fmt.Errorf("%s URL %s: unknown scheme %q; supported: postgres://, sqlite:", role, Redact(url), scheme(url))
+		return fmt.Errorf("%s URL %s: unknown scheme %q; supported: postgres://, mysql://, sqlite:", role, Redact(url), scheme(url))
 	}
 }
 
@@ -46,8 +56,11 @@ func SameDatabase(a, b string) bool {
 	if scheme(a) != scheme(b) {
 		return false
 	}
-	if scheme(a) == "sqlite" {
+	switch scheme(a) {
+	case "sqlite":
 		return sqlite.SameFile(a, b)
+	case "mysql":
+		return mysql.SameServer(a, b) // tables keep their database names on the target
 	}
 	return postgres.SameDatabase(a, b)
 }
@@ -55,7 +68,7 @@ func SameDatabase(a, b string) bool {
 // Pair reports why a source and target cannot be migrated between, or nil.
 // Cross-engine pairs need the neutral type mapping (a later step).
 func Pair(source, target string) error {
-	if s, t := scheme(source), scheme(target); s != t && !(s+t == "postgrespostgresql" || s+t == "postgresqlpostgres") {
+	if s, t := scheme(source), scheme(target); s != t {
 		return fmt.Errorf("migrating from %s to %s is not supported yet: source and target must be the same engine", s, t)
 	}
 	return nil
@@ -66,8 +79,11 @@ func OpenSource(ctx context.Context, url, migration string, jobs int) (engine.So
 	if err := Check("source", url); err != nil {
 		return nil, err
 	}
-	if scheme(url) == "sqlite" {
+	switch scheme(url) {
+	case "sqlite":
 		return sqlite.OpenSource(ctx, url, migration)
+	case "mysql":
+		return mysql.OpenSource(ctx, url, migration, jobs)
 	}
 	return postgres.OpenSource(ctx, url, migration, jobs)
 }
@@ -77,8 +93,11 @@ func OpenTarget(ctx context.Context, url string, jobs int) (engine.Target, error
 	if err := Check("target", url); err != nil {
 		return nil, err
 	}
-	if scheme(url) == "sqlite" {
+	switch scheme(url) {
+	case "sqlite":
 		return sqlite.OpenTarget(ctx, url)
+	case "mysql":
+		return mysql.OpenTarget(ctx, url, jobs)
 	}
 	return postgres.OpenTarget(ctx, url, jobs)
 }

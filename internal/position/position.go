@@ -1,7 +1,7 @@
 // Package position holds typed, comparable, serialisable source positions.
 //
-// A position is where a change stream stands: a PostgreSQL LSN today, a GTID set
-// or a SQLite change sequence later. Positions are stored in the target (with the
+// A position is where a change stream stands: a PostgreSQL LSN, a MySQL binlog
+// coordinate or a SQLite change sequence. Positions are stored in the target (with the
 // rows they cover) and in the workflow store, so their text form is versioned:
 // "pg1:16/B374D848". Parse refuses forms it does not know rather than guess.
 package position
@@ -66,6 +66,56 @@ func (q Seq) Covers(other Position) bool {
 	return ok && q >= o
 }
 
+// Binlog is a MySQL/MariaDB binary log coordinate: the file and the byte offset
+// just after an event. One server's coordinates are totally ordered: files by
+// their numeric suffix, offsets within a file. (GTIDs would survive a failover of
+// the source, but their formats differ between MySQL and MariaDB; a migration
+// reads one server, and coordinates mean the same on both.)
+type Binlog struct {
+	File string
+	Pos  uint32
+}
+
+func (b Binlog) String() string { return b.File + ":" + strconv.FormatUint(uint64(b.Pos), 10) }
+
+// Encode implements Position.
+func (b Binlog) Encode() string { return "my1:" + b.String() }
+
+// fileSeq is the numeric suffix of a binlog file name ("binlog.000012" -> 12).
+func (b Binlog) fileSeq() uint64 {
+	i := strings.LastIndexByte(b.File, '.')
+	n, err := strconv.ParseUint(b.File[i+1:], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// Covers implements Position.
+func (b Binlog) Covers(other Position) bool {
+	o, ok := other.(Binlog)
+	if !ok {
+		return false
+	}
+	if bs, os := b.fileSeq(), o.fileSeq(); bs != os {
+		return bs > os
+	}
+	return b.Pos >= o.Pos
+}
+
+// ParseBinlog parses "file:offset".
+func ParseBinlog(s string) (Binlog, error) {
+	i := strings.LastIndexByte(s, ':')
+	if i <= 0 {
+		return Binlog{}, fmt.Errorf("invalid binlog position %q: want file:offset like binlog.000003:1234", s)
+	}
+	n, err := strconv.ParseUint(s[i+1:], 10, 32)
+	if err != nil {
+		return Binlog{}, fmt.Errorf("invalid binlog position %q: want file:offset like binlog.000003:1234", s)
+	}
+	return Binlog{File: s[:i], Pos: uint32(n)}, nil
+}
+
 // ErrEmpty is returned by Parse for the empty string: no position recorded yet.
 var ErrEmpty = errors.New("no position")
 
@@ -81,6 +131,8 @@ func Parse(s string) (Position, error) {
 	switch kind {
 	case "pg1":
 		return ParseLSN(val)
+	case "my1":
+		return ParseBinlog(val)
 	case "sq1":
 		n, err := strconv.ParseInt(val, 10, 64)
 		if err != nil || n < 0 {
@@ -107,8 +159,15 @@ func Max(a, b Position) Position {
 }
 
 // Bytes is how far ahead a is of b in bytes of change log, for positions that
-// have a byte distance (LSNs); 0 when a does not lie ahead or cannot be measured.
+// have a byte distance (LSNs, binlog offsets in one file); 0 when a does not lie
+// ahead or cannot be measured.
 func Bytes(a, b Position) int64 {
+	if ba, ok := a.(Binlog); ok {
+		if bb, ok := b.(Binlog); ok && ba.File == bb.File && ba.Pos > bb.Pos {
+			return int64(ba.Pos - bb.Pos)
+		}
+		return 0
+	}
 	if qa, ok := a.(Seq); ok {
 		if qb, ok := b.(Seq); ok && qa > qb {
 			return int64(qa - qb) // changes, for engines whose log is counted in changes

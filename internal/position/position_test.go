@@ -92,3 +92,27 @@ func TestBytes(t *testing.T) {
 		t.Fatal("Bytes wrong")
 	}
 }
+
+func TestBinlog(t *testing.T) {
+	a := Binlog{File: "binlog.000009", Pos: 900}
+	b := Binlog{File: "binlog.000010", Pos: 4}
+	if !b.Covers(a) || a.Covers(b) || !a.Covers(a) {
+		t.Fatal("binlog order wrong across files")
+	}
+	if (Binlog{File: "binlog.000010", Pos: 5}).Covers(Binlog{File: "binlog.000010", Pos: 6}) {
+		t.Fatal("binlog order wrong within a file")
+	}
+	p, err := Parse(b.Encode())
+	if err != nil || p != Position(b) {
+		t.Fatalf("round trip: %v %v", p, err)
+	}
+	if _, err := Parse("my1:binlog.000001"); err == nil {
+		t.Fatal("missing offset accepted")
+	}
+	if Bytes(Binlog{"f.1", 100}, Binlog{"f.1", 40}) != 60 || Bytes(b, a) != 0 {
+		t.Fatal("Bytes wrong")
+	}
+	if a.Covers(LSN(1)) || LSN(1).Covers(a) {
+		t.Fatal("positions of different engines compared")
+	}
+}

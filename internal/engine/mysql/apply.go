@@ -1,0 +1,243 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/position"
+	"github.com/godwit-db/godwit/internal/schema"
+)
+
+// BeginApply implements engine.Target.
+func (t *Target) BeginApply(ctx context.Context, migration string) (engine.ApplyTx, error) {
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &applyTx{tx: tx, migration: migration}, nil
+}
+
+// applyTx applies compacted changes with few statements: one DELETE of every
+// key a segment deletes or rewrites, then multi-row INSERTs of the new images.
+// (INSERT ... ON DUPLICATE KEY UPDATE would also match other unique keys and
+// silently update a different row; a collision must be an error instead.)
+type applyTx struct {
+	tx        *sql.Tx
+	migration string
+}
+
+// maxStmtBytes bounds one statement's size, far below max_allowed_packet's default.
+const maxStmtBytes = 4 << 20
+
+func arg(v engine.Value) any {
+	if v.Null {
+		return nil
+	}
+	if v.Raw != nil {
+		return v.Raw
+	}
+	return v.Text
+}
+
+func valueSize(v engine.Value) int {
+	switch r := v.Raw.(type) {
+	case string:
+		return len(r) + 4
+	case []byte:
+		return 2*len(r) + 10
+	}
+	return len(v.Text) + 8
+}
+
+func (a *applyTx) exec(ctx context.Context, tb *schema.Table, q string, args []any) error {
+	if _, err := a.tx.ExecContext(ctx, q, args...); err != nil {
+		if errNumber(err) == 1062 || errNumber(err) == 1586 {
+			return &engine.CollisionError{Table: tb.QualifiedName(), Err: fmt.Errorf("%s", describe(err))}
+		}
+		return fmt.Errorf("applying changes to %s: %s", tb.QualifiedName(), describe(err))
+	}
+	return nil
+}
+
+// keyMatch is the predicate for one key: k = ? or (k1 = ? AND k2 = ?).
+func keyMatch(keys []*schema.Column) string {
+	if len(keys) == 1 {
+		return QuoteIdent(keys[0].Name) + " = " + placeholder(keys[0])
+	}
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = QuoteIdent(k.Name) + " = " + placeholder(k)
+	}
+	return "(" + strings.Join(parts, " AND ") + ")"
+}
+
+// deleteKeys deletes the rows with the given keys, in statements of bounded size.
+func (a *applyTx) deleteKeys(ctx context.Context, tb *schema.Table, keys [][]engine.Value) error {
+	kc := keyColumns(tb)
+	head := "DELETE FROM " + qualified(tb) + " WHERE "
+	var b strings.Builder
+	var args []any
+	size, n := 0, 0
+	// Composite keys are OR-ed equalities; the range optimizer handles a
+	// thousand of them well, and IN lists of a single key several times more.
+	limit := 5000
+	if len(kc) > 1 {
+		limit = 1000
+	}
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		err := a.exec(ctx, tb, b.String(), args)
+		b.Reset()
+		args, size, n = args[:0], 0, 0
+		return err
+	}
+	for _, k := range keys {
+		if len(args) == 0 {
+			b.WriteString(head)
+			if len(kc) == 1 {
+				b.WriteString(QuoteIdent(kc[0].Name) + " IN (")
+			}
+		} else {
+			if len(kc) == 1 {
+				b.WriteString(", ")
+			} else {
+				b.WriteString(" OR ")
+			}
+		}
+		if len(kc) == 1 {
+			b.WriteString(placeholder(kc[0]))
+		} else {
+			b.WriteString(keyMatch(kc))
+		}
+		for _, v := range k {
+			args = append(args, arg(v))
+			size += valueSize(v)
+		}
+		n++
+		if size > maxStmtBytes || n >= limit {
+			if len(kc) == 1 {
+				b.WriteString(")")
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(args) > 0 && len(kc) == 1 {
+		b.WriteString(")")
+	}
+	return flush()
+}
+
+// insertRows inserts full row images with multi-row INSERTs.
+func (a *applyTx) insertRows(ctx context.Context, tb *schema.Table, imgs [][]engine.Value) error {
+	cols := copyColumns(tb)
+	ph := make([]string, len(cols))
+	for i, c := range cols {
+		ph[i] = placeholder(c)
+	}
+	tuple := "(" + strings.Join(ph, ", ") + ")"
+	head := "INSERT INTO " + qualified(tb) + " (" + quoteNames(cols) + ") VALUES "
+	var b strings.Builder
+	var args []any
+	size, n := 0, 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		err := a.exec(ctx, tb, b.String(), args)
+		b.Reset()
+		args, size, n = args[:0], 0, 0
+		return err
+	}
+	for _, img := range imgs {
+		if n == 0 {
+			b.WriteString(head)
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(tuple)
+		for _, v := range img {
+			args = append(args, arg(v))
+			size += valueSize(v)
+		}
+		n++
+		if size > maxStmtBytes || n >= 2000 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// Apply implements engine.ApplyTx.
+func (a *applyTx) Apply(ctx context.Context, seg engine.Segment) error {
+	ops := seg.Ops
+	if seg.Barrier != nil {
+		if seg.Barrier.Op == engine.Truncate {
+			// TRUNCATE would commit the transaction; DELETE stays inside it.
+			for _, tb := range seg.Barrier.Truncated {
+				if err := a.exec(ctx, tb, "DELETE FROM "+qualified(tb), nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		ops = []*engine.TableOps{engine.OpsOf(seg.Barrier)}
+	}
+	for _, o := range ops {
+		tb := o.Table
+		kc := keyColumns(tb)
+		keys := append([][]engine.Value{}, o.Deletes...)
+		cols := copyColumns(tb)
+		for _, img := range o.Upserts {
+			k := make([]engine.Value, len(kc))
+			for i, c := range kc {
+				for j, cc := range cols {
+					if cc == c {
+						k[i] = img[j]
+					}
+				}
+			}
+			keys = append(keys, k)
+		}
+		if err := a.deleteKeys(ctx, tb, keys); err != nil {
+			return err
+		}
+		for _, p := range o.Partials {
+			var set []string
+			var args []any
+			for i, name := range p.Cols {
+				set = append(set, QuoteIdent(name)+" = "+placeholder(tb.Column(name)))
+				args = append(args, arg(p.Vals[i]))
+			}
+			for _, v := range p.Key {
+				args = append(args, arg(v))
+			}
+			q := "UPDATE " + qualified(tb) + " SET " + strings.Join(set, ", ") + " WHERE " + keyMatch(kc)
+			if err := a.exec(ctx, tb, q, args); err != nil {
+				return err
+			}
+		}
+		if err := a.insertRows(ctx, tb, o.Upserts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applyTx) Commit(ctx context.Context, applied position.Position) error {
+	if _, err := a.tx.ExecContext(ctx, "UPDATE "+metaDB+".migrations SET applied_pos = ? WHERE name = ?", encodePos(applied), a.migration); err != nil {
+		_ = a.tx.Rollback()
+		return err
+	}
+	return a.tx.Commit()
+}
+
+func (a *applyTx) Rollback(context.Context) { _ = a.tx.Rollback() }

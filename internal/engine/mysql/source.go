@@ -1,0 +1,412 @@
+package mysql
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/position"
+	"github.com/godwit-db/godwit/internal/schema"
+)
+
+// Source is a MySQL or MariaDB server godwit migrates from. Change capture is
+// a replica connection reading the binary log: nothing is created on the
+// server, so the start position is just the binlog coordinate read before the copy.
+type Source struct {
+	checksummer
+	db   *sql.DB
+	conn *Conn
+	name string
+}
+
+var _ engine.Source = (*Source)(nil)
+
+// OpenSource connects to the source server of a migration.
+func OpenSource(ctx context.Context, raw, migration string, jobs int) (*Source, error) {
+	c, err := ParseURL("source", raw)
+	if err != nil {
+		return nil, err
+	}
+	db, err := c.open(ctx, "source", jobs)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{checksummer: checksummer{db}, db: db, conn: c, name: migration}, nil
+}
+
+func (s *Source) Close() { s.db.Close() }
+
+// Tables implements engine.Source.
+func (s *Source) Tables(ctx context.Context, f schema.Filter) ([]*schema.Table, error) {
+	return readTables(ctx, s.db, s.conn.Database, f)
+}
+
+// serverVars are the settings change capture depends on.
+type serverVars struct {
+	LogBin, Format, RowImage, Version string
+	ServerID                          uint32
+}
+
+// checkVars reports, as one actionable line, what in the settings stops change capture.
+func checkVars(v serverVars, replicaID uint32) error {
+	switch {
+	case v.LogBin != "1" && !strings.EqualFold(v.LogBin, "ON"):
+		return errors.New("the source's binary log is off (log_bin): godwit reads changes from it; restart the server with log_bin=ON and binlog_format=ROW, or copy once with --once")
+	case !strings.EqualFold(v.Format, "ROW"):
+		return fmt.Errorf("the source's binlog_format is %s: godwit needs row events; run SET GLOBAL binlog_format=ROW (and set it in the server's config), then reconnect the writers", v.Format)
+	case v.ServerID == replicaID:
+		return fmt.Errorf("server_id %d, which godwit would read the binlog with, is the source's own server_id: pass another one with ?server_id=N in the source URL", replicaID)
+	}
+	return nil
+}
+
+func (s *Source) vars(ctx context.Context) (serverVars, error) {
+	var v serverVars
+	var image sql.NullString
+	err := s.db.QueryRowContext(ctx, "SELECT @@log_bin, @@binlog_format, @@binlog_row_image, @@server_id, @@version").Scan(&v.LogBin, &v.Format, &image, &v.ServerID, &v.Version)
+	v.RowImage = image.String
+	return v, err
+}
+
+func (s *Source) flavor(v serverVars) string {
+	if strings.Contains(strings.ToLower(v.Version), "mariadb") {
+		return "mariadb"
+	}
+	return "mysql"
+}
+
+// CheckCapture implements engine.Source: binary log on and in ROW format, a
+// free server_id, and the privileges to read positions and the binlog (tried
+// for real with a short replica connection).
+func (s *Source) CheckCapture(ctx context.Context, _ []*schema.Table) error {
+	v, err := s.vars(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the source's settings: %s", describe(err))
+	}
+	if err := checkVars(v, s.conn.replicaID(s.name)); err != nil {
+		return err
+	}
+	pos, err := s.CurrentPosition(ctx)
+	if err != nil {
+		return err
+	}
+	return s.probe(ctx, v, pos.(position.Binlog))
+}
+
+// masterStatus reads the binlog coordinate the server writes next.
+func masterStatus(ctx context.Context, q querier) (position.Binlog, error) {
+	rows, err := q.QueryContext(ctx, "SHOW MASTER STATUS")
+	if errNumber(err) == 1064 { // MySQL 8.4 renamed it
+		rows, err = q.QueryContext(ctx, "SHOW BINARY LOG STATUS")
+	}
+	if err != nil {
+		if n := errNumber(err); n == 1227 || n == 1045 {
+			return position.Binlog{}, fmt.Errorf("the source user cannot read the binlog position (%s): grant it REPLICATION CLIENT (BINLOG MONITOR on MariaDB) and REPLICATION SLAVE", describe(err))
+		}
+		return position.Binlog{}, fmt.Errorf("reading the source's binlog position: %s", describe(err))
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return position.Binlog{}, err
+		}
+		return position.Binlog{}, errors.New("the source's binary log is off (SHOW MASTER STATUS is empty): restart the server with log_bin=ON and binlog_format=ROW, or copy once with --once")
+	}
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return position.Binlog{}, err
+	}
+	return position.ParseBinlog(string(vals[0]) + ":" + string(vals[1]))
+}
+
+// StartCapture implements engine.Source: the binlog is already being written;
+// P0 is where it stands now.
+func (s *Source) StartCapture(ctx context.Context, _ []*schema.Table) (position.Position, error) {
+	return s.CurrentPosition(ctx)
+}
+
+// DropCapture implements engine.Source: reading the binlog leaves nothing on the server.
+func (s *Source) DropCapture(context.Context, []*schema.Table) ([]string, error) { return nil, nil }
+
+// CurrentPosition implements engine.Source.
+func (s *Source) CurrentPosition(ctx context.Context) (position.Position, error) {
+	return masterStatus(ctx, s.db)
+}
+
+func isIntType(c *schema.Column) bool {
+	switch baseType(c) {
+	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint":
+		return true
+	}
+	return false
+}
+
+// PlanChunks implements engine.Source: a dense integer key is split by value
+// range, other keys by walking the key every rows entries.
+func (s *Source) PlanChunks(ctx context.Context, t *schema.Table, rows int64) ([]engine.Chunk, error) {
+	one := []engine.Chunk{{Table: t.QualifiedName()}}
+	if !t.HasKey() {
+		return one, nil
+	}
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+qualified(t)).Scan(&t.Rows); err != nil {
+		return nil, fmt.Errorf("counting the rows of %s: %w", t.QualifiedName(), err)
+	}
+	if t.Rows <= rows {
+		return one, nil
+	}
+	if k := t.Column(t.Key[0]); len(t.Key) == 1 && isIntType(k) && !isUnsigned(k) {
+		var lo, hi sql.NullInt64
+		q := QuoteIdent(k.Name)
+		if err := s.db.QueryRowContext(ctx, fmt.Sprintf("SELECT MIN(%s), MAX(%s) FROM %s", q, q, qualified(t))).Scan(&lo, &hi); err != nil {
+			return nil, fmt.Errorf("planning chunks of %s: %w", t.QualifiedName(), err)
+		}
+		if !lo.Valid {
+			return one, nil
+		}
+		if float64(hi.Int64)-float64(lo.Int64)+1 <= 2*float64(t.Rows) {
+			return splitIntRange(t.QualifiedName(), lo.Int64, hi.Int64, t.Rows, rows), nil
+		}
+	}
+	var chunks []engine.Chunk
+	var prev []string
+	for {
+		hi, err := s.NextBound(ctx, t, prev, rows)
+		if err != nil {
+			return nil, fmt.Errorf("planning chunks: %w", err)
+		}
+		if hi == nil {
+			break
+		}
+		chunks = append(chunks, engine.Chunk{Table: t.QualifiedName(), Seq: len(chunks), Lo: prev, Hi: hi})
+		prev = hi
+	}
+	return append(chunks, engine.Chunk{Table: t.QualifiedName(), Seq: len(chunks), Lo: prev}), nil
+}
+
+// splitIntRange cuts [lo, hi] into ranges of about rowsPer rows each; the first
+// and last ranges are open-ended.
+func splitIntRange(table string, lo, hi, rows, rowsPer int64) []engine.Chunk {
+	n := (rows + rowsPer - 1) / rowsPer
+	span := float64(hi) - float64(lo) + 1
+	if n < 2 || span < 2 {
+		return []engine.Chunk{{Table: table}}
+	}
+	if float64(n) > span {
+		n = int64(span)
+	}
+	step := int64(math.Ceil(span / float64(n)))
+	var out []engine.Chunk
+	var prev []string
+	for b := lo - 1 + step; b < hi; b += step {
+		cur := []string{fmt.Sprint(b)}
+		out = append(out, engine.Chunk{Table: table, Seq: len(out), Lo: prev, Hi: cur})
+		prev = cur
+	}
+	return append(out, engine.Chunk{Table: table, Seq: len(out), Lo: prev})
+}
+
+// Format is the chunk byte format: LOAD DATA's default text format (tab
+// separated, backslash escapes, \N for NULL), each column read with selectExpr.
+const Format = "mysql-tsv"
+
+// CopyFormat implements engine.Source.
+func (s *Source) CopyFormat() string { return Format }
+
+// ReadChunk implements engine.Source: one SELECT (its own consistent read),
+// then the binlog position, which lies after every commit the read saw.
+func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk, w io.Writer) (position.Position, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	cols := copyColumns(t)
+	where, args := "TRUE", []any(nil)
+	order := ""
+	if t.HasKey() {
+		where, args = rangeWhere(t, c.Lo, c.Hi)
+		order = " ORDER BY " + quoteNames(keyColumns(t))
+	}
+	rows, err := conn.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s%s", selectList(cols), qualified(t), where, order), args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
+	}
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	var buf []byte
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		buf = buf[:0]
+		for i, v := range vals {
+			if i > 0 {
+				buf = append(buf, '\t')
+			}
+			if v == nil {
+				buf = append(buf, '\\', 'N')
+			} else {
+				buf = loadEscape(buf, v)
+			}
+		}
+		buf = append(buf, '\n')
+		if _, err := bw.Write(buf); err != nil {
+			rows.Close()
+			return nil, err
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	return masterStatus(ctx, conn)
+}
+
+// fenceTag names one migration's fence triggers.
+func fenceTag(migration string) string {
+	h := fnv.New32a()
+	h.Write([]byte(migration))
+	return fmt.Sprintf("_godwit_fence_%08x_", h.Sum32())
+}
+
+// FenceSQL returns the trigger statements that make writes to table i fail.
+func FenceSQL(migration string, i int, t *schema.Table) []string {
+	msg := fmt.Sprintf("%s is fenced by godwit migration %s: it moved to the new database", t.QualifiedName(), migration)
+	if len(msg) > 128 {
+		msg = msg[:128]
+	}
+	var out []string
+	for _, op := range []string{"INSERT", "UPDATE", "DELETE"} {
+		name := fenceTag(migration) + itoa(i) + "_" + strings.ToLower(op[:3])
+		out = append(out, fmt.Sprintf("CREATE TRIGGER %s.%s BEFORE %s ON %s FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = %s",
+			QuoteIdent(t.Schema), QuoteIdent(name), op, qualified(t), QuoteString(msg)))
+	}
+	return out
+}
+
+// Fence implements engine.Source: LOCK TABLES ... WRITE over every table at
+// once (each attempt waits at most a second, so waiting writers and readers are
+// not queued behind it for long; retried until timeout), then the triggers and
+// the final position while the lock is held, then UNLOCK TABLES.
+func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.Table, timeout time.Duration) (time.Time, position.Position, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SET SESSION lock_wait_timeout = 1"); err != nil {
+		return time.Time{}, nil, err
+	}
+	locks := make([]string, len(tables))
+	for i, t := range tables {
+		locks[i] = qualified(t) + " WRITE"
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err = conn.ExecContext(ctx, "LOCK TABLES "+strings.Join(locks, ", "))
+		if err == nil {
+			break
+		}
+		if errNumber(err) != 1205 || time.Now().After(deadline) {
+			if errNumber(err) == 1205 {
+				return time.Time{}, nil, fmt.Errorf("writes in flight on the source kept the tables locked for %s, so they could not be fenced; retry with a longer --timeout", timeout)
+			}
+			return time.Time{}, nil, fmt.Errorf("locking the source tables to fence them: %s", describe(err))
+		}
+	}
+	locked := time.Now()
+	unlock := func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "UNLOCK TABLES") }
+	for i, t := range tables {
+		for _, stmt := range FenceSQL(migration, i, t) {
+			if _, err := conn.ExecContext(ctx, stmt); err != nil && errNumber(err) != 1359 { // 1359: exists already
+				unlock()
+				_, _ = s.Unfence(context.WithoutCancel(ctx), migration, tables)
+				return time.Time{}, nil, fmt.Errorf("creating the fence trigger on %s: %s", t.QualifiedName(), describe(err))
+			}
+		}
+	}
+	final, err := masterStatus(ctx, conn)
+	unlock()
+	if err != nil {
+		_, _ = s.Unfence(context.WithoutCancel(ctx), migration, tables)
+		return time.Time{}, nil, err
+	}
+	return locked, final, nil
+}
+
+// Unfence implements engine.Source.
+func (s *Source) Unfence(ctx context.Context, migration string, _ []*schema.Table) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT TRIGGER_SCHEMA, TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_NAME LIKE ?",
+		strings.ReplaceAll(fenceTag(migration), "_", `\_`)+"%")
+	if err != nil {
+		return nil, fmt.Errorf("looking for the fence: %s", describe(err))
+	}
+	var names []string
+	for rows.Next() {
+		var sch, name string
+		if err := rows.Scan(&sch, &name); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names = append(names, QuoteIdent(sch)+"."+QuoteIdent(name))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if _, err := s.db.ExecContext(ctx, "DROP TRIGGER IF EXISTS "+n); err != nil {
+			return nil, fmt.Errorf("removing the fence trigger %s: %s", n, describe(err))
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	return []string{fmt.Sprintf("write fence (%d triggers)", len(names))}, nil
+}
+
+// Sequences implements engine.Source: AUTO_INCREMENT counters.
+func (s *Source) Sequences(ctx context.Context, tables []*schema.Table) ([]engine.SequenceValue, error) {
+	_, _ = s.db.ExecContext(ctx, "SET SESSION information_schema_stats_expiry = 0") // MySQL 8 caches it; MariaDB has no such variable
+	var out []engine.SequenceValue
+	for _, t := range tables {
+		col := ""
+		for _, c := range t.Columns {
+			if c.Identity == "AUTO_INCREMENT" {
+				col = c.Name
+			}
+		}
+		if col == "" {
+			continue
+		}
+		var next sql.NullInt64
+		if err := s.db.QueryRowContext(ctx, "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", t.Schema, t.Name).Scan(&next); err != nil {
+			return nil, fmt.Errorf("reading the AUTO_INCREMENT of %s: %w", t.QualifiedName(), err)
+		}
+		if next.Valid {
+			out = append(out, engine.SequenceValue{Table: t.QualifiedName(), Column: col, Value: next.Int64 - 1, Called: true})
+		}
+	}
+	return out, nil
+}
