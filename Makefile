@@ -1,9 +1,11 @@
-.PHONY: build test bench-pg bench-freeze
+.PHONY: build test bench-pg bench-my bench-freeze
 build:
 	go build ./cmd/godwit
 test:
 	scripts/test.sh
 bench-pg:
 	bench/pg.sh
+bench-my:
+	bench/my.sh
 bench-freeze:
 	bench/pg-freeze.sh

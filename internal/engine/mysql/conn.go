@@ -103,11 +103,11 @@ func (c *Conn) config() *mysql.Config {
 	cfg.Timeout = 10 * time.Second
 	cfg.Collation = "utf8mb4_general_ci"
 	cfg.Params = map[string]string{
-		"time_zone":             "'+00:00'",
-		"sql_mode":              "'" + sqlMode + "'",
-		"group_concat_max_len":  "1073741824",
-		"foreign_key_checks":    "0",
-		"unique_checks":         "1",
+		"time_zone":            "'+00:00'",
+		"sql_mode":             "'" + sqlMode + "'",
+		"group_concat_max_len": "1073741824",
+		"foreign_key_checks":   "0",
+		"unique_checks":        "1",
 	}
 	return cfg
 }
