@@ -62,6 +62,8 @@ func checkVars(v serverVars, replicaID uint32) error {
 		return errors.New("the source's binary log is off (log_bin): godwit reads changes from it; restart the server with log_bin=ON and binlog_format=ROW, or copy once with --once")
 	case !strings.EqualFold(v.Format, "ROW"):
 		return fmt.Errorf("the source's binlog_format is %s: godwit needs row events; run SET GLOBAL binlog_format=ROW (and set it in the server's config), then reconnect the writers", v.Format)
+	case strings.EqualFold(v.RowImage, "MINIMAL"):
+		return errors.New("the source's binlog_row_image is MINIMAL: inserts would arrive without their default values; run SET GLOBAL binlog_row_image=FULL (or NOBLOB) and set it in the server's config, then reconnect the writers")
 	case v.ServerID == replicaID:
 		return fmt.Errorf("server_id %d, which godwit would read the binlog with, is the source's own server_id: pass another one with ?server_id=N in the source URL", replicaID)
 	}
