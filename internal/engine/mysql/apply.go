@@ -21,9 +21,11 @@ func (t *Target) BeginApply(ctx context.Context, migration string) (engine.Apply
 }
 
 // applyTx applies compacted changes with few statements: one DELETE of every
-// key a segment deletes or rewrites, then multi-row INSERTs of the new images.
-// (INSERT ... ON DUPLICATE KEY UPDATE would also match other unique keys and
-// silently update a different row; a collision must be an error instead.)
+// key a segment deletes, then multi-row upserts of the new images. Where the
+// table has unique keys besides its key, INSERT ... ON DUPLICATE KEY UPDATE
+// could match one of those and silently update a different row, so there the
+// rewritten keys are deleted too and the images plainly inserted: a collision
+// is then an error, as it must be.
 type applyTx struct {
 	tx        *sql.Tx
 	migration string
@@ -134,8 +136,39 @@ func (a *applyTx) deleteKeys(ctx context.Context, tb *schema.Table, keys [][]eng
 	return flush()
 }
 
-// insertRows inserts full row images with multi-row INSERTs.
-func (a *applyTx) insertRows(ctx context.Context, tb *schema.Table, imgs [][]engine.Value) error {
+// onlyKeyUnique reports whether the table's only unique index is its key: then
+// INSERT ... ON DUPLICATE KEY UPDATE can only ever match the row's own key.
+func onlyKeyUnique(tb *schema.Table) bool {
+	for _, ix := range tb.Indexes {
+		if ix.Name != tb.KeyIndex && strings.HasPrefix(ix.Def, "UNIQUE ") {
+			return false
+		}
+	}
+	return true
+}
+
+// upsertClause is the ON DUPLICATE KEY UPDATE clause setting every non-key column.
+func upsertClause(tb *schema.Table) string {
+	var set []string
+	for _, c := range copyColumns(tb) {
+		isKey := false
+		for _, k := range tb.Key {
+			isKey = isKey || k == c.Name
+		}
+		if !isKey {
+			set = append(set, QuoteIdent(c.Name)+" = VALUES("+QuoteIdent(c.Name)+")")
+		}
+	}
+	if len(set) == 0 {
+		k := QuoteIdent(tb.Key[0])
+		set = append(set, k+" = "+k)
+	}
+	return " ON DUPLICATE KEY UPDATE " + strings.Join(set, ", ")
+}
+
+// insertRows inserts full row images with multi-row INSERTs, ending each
+// statement with suffix.
+func (a *applyTx) insertRows(ctx context.Context, tb *schema.Table, imgs [][]engine.Value, suffix string) error {
 	cols := copyColumns(tb)
 	ph := make([]string, len(cols))
 	for i, c := range cols {
@@ -150,6 +183,7 @@ func (a *applyTx) insertRows(ctx context.Context, tb *schema.Table, imgs [][]eng
 		if n == 0 {
 			return nil
 		}
+		b.WriteString(suffix)
 		err := a.exec(ctx, tb, b.String(), args)
 		b.Reset()
 		args, size, n = args[:0], 0, 0
@@ -196,7 +230,14 @@ func (a *applyTx) Apply(ctx context.Context, seg engine.Segment) error {
 		kc := keyColumns(tb)
 		keys := append([][]engine.Value{}, o.Deletes...)
 		cols := copyColumns(tb)
+		// Without other unique keys an upsert is one statement and updates rows in
+		// place; with them, rewritten rows are deleted first and inserted again, so
+		// that a collision on another unique key is an error.
+		upsert := onlyKeyUnique(tb)
 		for _, img := range o.Upserts {
+			if upsert {
+				break
+			}
 			k := make([]engine.Value, len(kc))
 			for i, c := range kc {
 				for j, cc := range cols {
@@ -225,7 +266,11 @@ func (a *applyTx) Apply(ctx context.Context, seg engine.Segment) error {
 				return err
 			}
 		}
-		if err := a.insertRows(ctx, tb, o.Upserts); err != nil {
+		suffix := ""
+		if upsert {
+			suffix = upsertClause(tb)
+		}
+		if err := a.insertRows(ctx, tb, o.Upserts, suffix); err != nil {
 			return err
 		}
 	}

@@ -105,3 +105,20 @@ func TestParseURL(t *testing.T) {
 		t.Fatal("SameServer wrong")
 	}
 }
+
+func TestUpsertChoice(t *testing.T) {
+	tb := &schema.Table{Key: []string{"id"}, Columns: []schema.Column{{Name: "id"}, {Name: "v"}},
+		Indexes: []schema.Index{{Name: "v", Def: "KEY `v` (`v`)"}}}
+	if !onlyKeyUnique(tb) || upsertClause(tb) != " ON DUPLICATE KEY UPDATE `v` = VALUES(`v`)" {
+		t.Fatalf("plain index: %v %s", onlyKeyUnique(tb), upsertClause(tb))
+	}
+	tb.Indexes = append(tb.Indexes, schema.Index{Name: "u", Def: "UNIQUE KEY `u` (`v`)"})
+	if onlyKeyUnique(tb) {
+		t.Fatal("a unique secondary key allowed ON DUPLICATE KEY UPDATE")
+	}
+	keyOnly := &schema.Table{Key: []string{"a", "b"}, KeyIndex: "ab", Columns: []schema.Column{{Name: "a"}, {Name: "b"}},
+		Indexes: []schema.Index{{Name: "ab", Def: "UNIQUE KEY `ab` (`a`,`b`)"}}}
+	if !onlyKeyUnique(keyOnly) || upsertClause(keyOnly) != " ON DUPLICATE KEY UPDATE `a` = `a`" {
+		t.Fatalf("key-only table: %s", upsertClause(keyOnly))
+	}
+}
