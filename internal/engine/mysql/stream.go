@@ -290,7 +290,9 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 		if poked.Swap(false) {
 			sent = position.Binlog{} // report again
 		}
-		if received != sent {
+		// Heartbeats go only between transactions: never between the parts of one.
+		pending := received != sent && dec.txn == nil
+		if pending {
 			select {
 			case out <- engine.Txn{End: received}:
 				sent = received
@@ -299,7 +301,7 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 		}
 		var gctx context.Context
 		var cancel context.CancelFunc
-		if received != sent {
+		if pending && received != sent {
 			gctx, cancel = context.WithTimeout(ctx, 20*time.Millisecond)
 		} else {
 			gctx, cancel = context.WithCancel(ctx)
