@@ -18,6 +18,7 @@ type tableInfo struct {
 	copyIdx []int // row index of each copied column
 	keyIdx  []int // row index of each key column
 	keyPos  []int // position of each key column among the copied columns
+	isKey   []bool // by copied column
 }
 
 func newTableInfo(t *schema.Table) *tableInfo {
@@ -40,6 +41,10 @@ func newTableInfo(t *schema.Table) *tableInfo {
 			}
 		}
 	}
+	ti.isKey = make([]bool, len(ti.copyIdx))
+	for _, p := range ti.keyPos {
+		ti.isKey[p] = true
+	}
 	return ti
 }
 
@@ -49,6 +54,34 @@ func newTableInfo(t *schema.Table) *tableInfo {
 // (DECIMAL and temporal values arrive as exact text; ENUM and SET as their
 // numbers, which the server maps back the same way).
 func value(c *schema.Column, v any) engine.Value {
+	out := rawValue(c, v)
+	if !out.Null {
+		out.Text = text(out.Raw)
+	}
+	return out
+}
+
+// text is a value's identity text (replay compares keys by it).
+func text(raw any) string {
+	switch r := raw.(type) {
+	case string:
+		return r
+	case []byte:
+		return string(r)
+	case int64:
+		return strconv.FormatInt(r, 10)
+	case uint64:
+		return strconv.FormatUint(r, 10)
+	case float64:
+		return strconv.FormatFloat(r, 'g', -1, 64)
+	default:
+		return fmt.Sprint(r)
+	}
+}
+
+// rawValue is value without the text, for columns that are not keys: replay
+// writes Raw and only compares key texts.
+func rawValue(c *schema.Column, v any) engine.Value {
 	if v == nil {
 		return engine.Value{Null: true}
 	}
@@ -71,8 +104,14 @@ func value(c *schema.Column, v any) engine.Value {
 		} else {
 			out.Raw = x
 		}
-	case uint8, uint16, uint32, uint64:
-		out.Raw = v
+	case uint8:
+		out.Raw = uint64(x)
+	case uint16:
+		out.Raw = uint64(x)
+	case uint32:
+		out.Raw = uint64(x)
+	case uint64:
+		out.Raw = x
 	case int:
 		out.Raw = int64(x)
 	case float32:
@@ -94,16 +133,6 @@ func value(c *schema.Column, v any) engine.Value {
 	default:
 		out.Raw = fmt.Sprint(x)
 	}
-	switch r := out.Raw.(type) {
-	case string:
-		out.Text = r
-	case []byte:
-		out.Text = string(r)
-	case float64:
-		out.Text = strconv.FormatFloat(r, 'g', -1, 64)
-	default:
-		out.Text = fmt.Sprint(r)
-	}
 	return out
 }
 
@@ -123,7 +152,11 @@ func (ti *tableInfo) image(row []any, skipped []int) []engine.Value {
 			out[j] = engine.Value{Unchanged: true}
 			continue
 		}
-		out[j] = value(ti.all[i], row[i])
+		if ti.isKey[j] {
+			out[j] = value(ti.all[i], row[i])
+		} else {
+			out[j] = rawValue(ti.all[i], row[i])
+		}
 	}
 	return out
 }
