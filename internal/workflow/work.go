@@ -152,7 +152,7 @@ func (w *run) work(ctx context.Context) error {
 
 // snapshotter is a source that can show every chunk read one consistent view.
 type snapshotter interface {
-	PinSnapshot(ctx context.Context) error
+	PinSnapshot(ctx context.Context, tables []*schema.Table) error
 	ReleaseSnapshot()
 }
 
@@ -169,7 +169,7 @@ func (w *run) pinSnapshot(ctx context.Context, src engine.Source, cp *engine.Che
 			break
 		}
 	}
-	return s.PinSnapshot(ctx)
+	return s.PinSnapshot(ctx, w.tables)
 }
 
 // begin starts change capture (before anything is copied), plans the chunks and

@@ -1,7 +1,6 @@
 package mysql
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"errors"
@@ -25,6 +24,10 @@ type Source struct {
 	db   *sql.DB
 	conn *Conn
 	name string
+	jobs int
+	// snap holds connections in one shared consistent snapshot while a
+	// one-time copy is pinned (PinSnapshot); ReadChunk takes one from it.
+	snap chan *sql.Conn
 }
 
 var _ engine.Source = (*Source)(nil)
@@ -39,10 +42,71 @@ func OpenSource(ctx context.Context, raw, migration string, jobs int) (*Source, 
 	if err != nil {
 		return nil, err
 	}
-	return &Source{checksummer: checksummer{db}, db: db, conn: c, name: migration}, nil
+	return &Source{checksummer: checksummer{db}, db: db, conn: c, name: migration, jobs: max(1, jobs)}, nil
 }
 
-func (s *Source) Close() { s.db.Close() }
+func (s *Source) Close() {
+	s.ReleaseSnapshot()
+	s.db.Close()
+}
+
+// PinSnapshot makes every later ReadChunk see the tables as of one moment (a
+// one-time copy, which no replay repairs). InnoDB snapshots cannot be shared
+// between sessions, so, as mydumper does, the tables are read-locked for the
+// instant it takes to open one snapshot per copy job; then the lock goes.
+func (s *Source) PinSnapshot(ctx context.Context, tables []*schema.Table) error {
+	lock, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if _, err := lock.ExecContext(ctx, "SET SESSION lock_wait_timeout = 60"); err != nil {
+		return err
+	}
+	locks := make([]string, len(tables))
+	for i, t := range tables {
+		locks[i] = qualified(t) + " READ"
+	}
+	if len(locks) > 0 {
+		if _, err := lock.ExecContext(ctx, "LOCK TABLES "+strings.Join(locks, ", ")); err != nil {
+			return fmt.Errorf("locking the source tables for an instant to open one consistent snapshot for the copy (needs the LOCK TABLES privilege): %s", describe(err))
+		}
+		defer lock.ExecContext(context.WithoutCancel(ctx), "UNLOCK TABLES")
+	}
+	snap := make(chan *sql.Conn, s.jobs)
+	for range s.jobs {
+		c, err := s.db.Conn(ctx)
+		if err == nil {
+			_, err = c.ExecContext(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+			if err != nil {
+				c.Close()
+			}
+		}
+		if err != nil {
+			close(snap)
+			for c := range snap {
+				c.Close()
+			}
+			return fmt.Errorf("opening a consistent snapshot on the source: %s", describe(err))
+		}
+		snap <- c
+	}
+	s.snap = snap
+	return nil
+}
+
+// ReleaseSnapshot ends the pinned snapshot, if any.
+func (s *Source) ReleaseSnapshot() {
+	if s.snap == nil {
+		return
+	}
+	for range cap(s.snap) {
+		c := <-s.snap
+		_, _ = c.ExecContext(context.Background(), "ROLLBACK")
+		c.Close()
+	}
+	s.snap = nil
+}
 
 // Tables implements engine.Source.
 func (s *Source) Tables(ctx context.Context, f schema.Filter) ([]*schema.Table, error) {
@@ -228,13 +292,24 @@ const Format = "mysql-tsv"
 func (s *Source) CopyFormat() string { return Format }
 
 // ReadChunk implements engine.Source: one SELECT (its own consistent read),
-// then the binlog position, which lies after every commit the read saw.
+// then the binlog position, which lies after every commit the read saw. In a
+// pinned snapshot the read is in the snapshot and there is no position.
 func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk, w io.Writer) (position.Position, error) {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return nil, err
+	var conn *sql.Conn
+	if s.snap != nil {
+		select {
+		case conn = <-s.snap:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		defer func() { s.snap <- conn }()
+	} else {
+		var err error
+		if conn, err = s.db.Conn(ctx); err != nil {
+			return nil, err
+		}
+		defer conn.Close()
 	}
-	defer conn.Close()
 	cols := copyColumns(t)
 	where, args := "TRUE", []any(nil)
 	order := ""
@@ -251,7 +326,6 @@ func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk,
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	bw := bufio.NewWriterSize(w, 256<<10)
 	var buf []byte
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
@@ -270,7 +344,7 @@ func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk,
 			}
 		}
 		buf = append(buf, '\n')
-		if _, err := bw.Write(buf); err != nil {
+		if _, err := w.Write(buf); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -279,8 +353,8 @@ func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk,
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
 	}
-	if err := bw.Flush(); err != nil {
-		return nil, err
+	if s.snap != nil {
+		return nil, nil
 	}
 	return masterStatus(ctx, conn)
 }

@@ -83,7 +83,7 @@ func (s *Source) Close() {
 // PinSnapshot makes every later ReadChunk see the database as of now, as one
 // consistent view (a one-time copy). It holds a transaction open until
 // ReleaseSnapshot or Close.
-func (s *Source) PinSnapshot(ctx context.Context) error {
+func (s *Source) PinSnapshot(ctx context.Context, _ []*schema.Table) error {
 	conn, err := connect(ctx, "source", s.url)
 	if err != nil {
 		return err
