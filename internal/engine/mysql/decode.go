@@ -15,9 +15,9 @@ import (
 type tableInfo struct {
 	t       *schema.Table
 	all     []*schema.Column
-	copyIdx []int // row index of each copied column
-	keyIdx  []int // row index of each key column
-	keyPos  []int // position of each key column among the copied columns
+	copyIdx []int  // row index of each copied column
+	keyIdx  []int  // row index of each key column
+	keyPos  []int  // position of each key column among the copied columns
 	isKey   []bool // by copied column
 }
 
