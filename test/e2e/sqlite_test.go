@@ -200,17 +200,36 @@ func TestSQLiteLiveMigrationKillResume(t *testing.T) {
 	g := newGodwit(t)
 	wl := startSQLiteWorkload(t, src, seed, 2)
 	name := migrationName("sq")
-	r := g.start("start", name, "--source", "sqlite://"+src, "--target", "sqlite:"+dst, "--chunk-rows", "1000", "--max-copy-rate", "12000")
-	for kills := 0; kills < 4; kills++ {
-		phase := "COPYING"
-		if kills >= 2 {
-			phase = "REPLICATING"
+	r := g.start("start", name, "--source", "sqlite://"+src, "--target", "sqlite:"+dst, "--chunk-rows", "1000", "--max-copy-rate", "6000")
+	// Two kills while copying (sleepDuringCopy kills before the copy can finish;
+	// a stale status of the killed runner must not count as the new one's
+	// phase), then two while replicating.
+	copyKills, replKills := 0, 0
+	for copyKills < 2 {
+		st := g.waitFor(name, r, "phase COPYING or REPLICATING", time.Minute, func(st status) bool {
+			return st.State == "RUNNING" && (st.Phase == "COPYING" || st.Phase == "REPLICATING")
+		})
+		if st.Phase != "COPYING" {
+			t.Errorf("the copy finished after only %d SIGKILL(s) during COPYING, want 2 (seed %d)", copyKills, seed)
+			break
 		}
-		g.waitFor(name, r, "phase "+phase, time.Minute, func(st status) bool { return st.State == "RUNNING" && st.Phase == phase })
+		waited, phase := g.sleepDuringCopy(name, r, time.Duration(100+rng.IntN(900))*time.Millisecond)
+		r.kill9()
+		t.Logf("SIGKILL after %v in phase %s", waited.Round(time.Millisecond), phase)
+		if phase == "COPYING" {
+			copyKills++
+		} else {
+			replKills++
+		}
+		r = g.start("resume", name)
+	}
+	for replKills < 2 {
+		g.waitFor(name, r, "phase REPLICATING", time.Minute, func(st status) bool { return st.State == "RUNNING" && st.Phase == "REPLICATING" })
 		time.Sleep(time.Duration(100+rng.IntN(900)) * time.Millisecond)
 		st, _ := g.status(name)
 		r.kill9()
 		t.Logf("SIGKILL in phase %s (%v)", st.Phase, st)
+		replKills++
 		r = g.start("resume", name)
 	}
 	g.waitFor(name, r, "consistent", time.Minute, func(st status) bool { return st.Consistent })
