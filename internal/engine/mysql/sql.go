@@ -208,10 +208,19 @@ func hashExpr(t *schema.Table) string {
 	return "MD5(CONCAT_WS('#', " + strings.Join(parts, ", ") + "))"
 }
 
+// needsEscape marks the bytes LOAD DATA's text format escapes.
+var needsEscape = [256]bool{'\\': true, '\t': true, '\n': true, '\r': true, 0: true}
+
 // loadEscape appends v escaped for LOAD DATA's default text format
 // (fields by tab, lines by newline, backslash escapes).
 func loadEscape(buf, v []byte) []byte {
-	for _, b := range v {
+	start := 0
+	for i, b := range v {
+		if !needsEscape[b] {
+			continue
+		}
+		buf = append(buf, v[start:i]...)
+		start = i + 1
 		switch b {
 		case '\\':
 			buf = append(buf, '\\', '\\')
@@ -223,9 +232,7 @@ func loadEscape(buf, v []byte) []byte {
 			buf = append(buf, '\\', 'r')
 		case 0:
 			buf = append(buf, '\\', '0')
-		default:
-			buf = append(buf, b)
 		}
 	}
-	return buf
+	return append(buf, v[start:]...)
 }

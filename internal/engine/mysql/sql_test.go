@@ -122,3 +122,23 @@ func TestUpsertChoice(t *testing.T) {
 		t.Fatalf("key-only table: %s", upsertClause(keyOnly))
 	}
 }
+
+func FuzzLoadEscape(f *testing.F) {
+	f.Add([]byte("a\tb\\n\x00"))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		got := loadEscape(nil, v)
+		// Unescaping gives the input back.
+		var back []byte
+		for i := 0; i < len(got); i++ {
+			if got[i] != '\\' {
+				back = append(back, got[i])
+				continue
+			}
+			i++
+			back = append(back, map[byte]byte{'\\': '\\', 't': '\t', 'n': '\n', 'r': '\r', '0': 0}[got[i]])
+		}
+		if string(back) != string(v) {
+			t.Fatalf("%q escaped to %q unescapes to %q", v, got, back)
+		}
+	})
+}
