@@ -109,9 +109,19 @@ type ApplyTx interface {
 	Rollback(ctx context.Context)
 }
 
+// ServerInfo is what `godwit check` reports of a database: its engine and
+// version, and the settings migrations depend on.
+type ServerInfo struct {
+	Engine   string            `json:"engine"`
+	Version  string            `json:"version"`
+	Settings map[string]string `json:"settings,omitempty"`
+}
+
 // Source is a database godwit migrates from.
 type Source interface {
 	Checksummer
+	// Describe reports the server's version and the settings capture needs.
+	Describe(ctx context.Context) (ServerInfo, error)
 	// Tables returns the user tables that f selects, with columns, keys and estimates.
 	Tables(ctx context.Context, f schema.Filter) ([]*schema.Table, error)
 	// CheckCapture reports, before anything is created, what would stop change
@@ -153,6 +163,11 @@ type Source interface {
 // does so in the same transaction as the rows it covers.
 type Target interface {
 	Checksummer
+	// Describe reports the server's version and relevant settings.
+	Describe(ctx context.Context) (ServerInfo, error)
+	// NonEmpty returns the tables that already exist on the target and hold
+	// rows, without changing anything.
+	NonEmpty(ctx context.Context, tables []*schema.Table) ([]string, error)
 	// Prepare creates godwit's bookkeeping on the target and returns what a
 	// previous run of this migration recorded there (Stage "" when new).
 	Prepare(ctx context.Context, migration string) (*Checkpoint, error)

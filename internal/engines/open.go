@@ -5,6 +5,7 @@ package engines
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/godwit-db/godwit/internal/engine"
@@ -63,6 +64,20 @@ func SameDatabase(a, b string) bool {
 		return mysql.SameServer(a, b) // tables keep their database names on the target
 	}
 	return postgres.SameDatabase(a, b)
+}
+
+// TargetExists reports whether the database a target URL names exists already:
+// false only for a SQLite file that is not there yet.
+func TargetExists(url string) bool {
+	if scheme(url) != "sqlite" {
+		return true
+	}
+	path, err := sqlite.Path(url)
+	if err != nil {
+		return true // opening reports the error
+	}
+	_, err = os.Stat(path)
+	return err == nil
 }
 
 // Pair reports why a source and target cannot be migrated between, or nil.

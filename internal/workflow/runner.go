@@ -25,6 +25,9 @@ type Engines struct {
 	SameDatabase func(a, b string) bool
 	Pair         func(source, target string) error
 	Redact       func(url string) string
+	// TargetExists reports whether a target database exists already (a SQLite
+	// file may not: opening it would create it).
+	TargetExists func(url string) bool
 }
 
 // Runner runs migrations kept in a store.

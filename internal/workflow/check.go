@@ -1,0 +1,128 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/schema"
+)
+
+// copyRate is the copy speed check's estimate assumes: about what the
+// benchmarks measure on 2 cores (docs/performance.md); real servers differ.
+const copyRate = 50 << 20
+
+// CheckReport is the assessment before a migration: what the databases are,
+// what would be copied, and what blocks it.
+type CheckReport struct {
+	Ready    bool               `json:"ready"`
+	Source   *engine.ServerInfo `json:"source,omitempty"`
+	Target   *engine.ServerInfo `json:"target,omitempty"`
+	Tables   []CheckTable       `json:"tables"`
+	Blocking []string           `json:"blocking"`
+	Warnings []string           `json:"warnings"`
+	// Rows and Bytes sum the source's estimates; CopySeconds assumes copyRate.
+	Rows        int64   `json:"rows_estimate"`
+	Bytes       int64   `json:"bytes_estimate"`
+	CopySeconds float64 `json:"copy_seconds_estimate"`
+}
+
+// CheckTable is one selected table.
+type CheckTable struct {
+	Name  string   `json:"name"`
+	Rows  int64    `json:"rows_estimate"`
+	Bytes int64    `json:"bytes_estimate"`
+	Key   []string `json:"key,omitempty"`
+	Note  string   `json:"note,omitempty"`
+}
+
+// Check assesses a migration of spec without creating anything anywhere: it
+// runs every check `start` runs, collecting what blocks instead of stopping at
+// the first. The error is for a malformed request only.
+func Check(ctx context.Context, eng Engines, spec Spec) (*CheckReport, error) {
+	rep := &CheckReport{Tables: []CheckTable{}, Blocking: []string{}, Warnings: []string{}}
+	block := func(err error) { rep.Blocking = append(rep.Blocking, oneLine(err.Error())) }
+	f := schema.Filter{Include: spec.Include, Exclude: spec.Exclude}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	for _, e := range []error{eng.Check("source", spec.Source), eng.Check("target", spec.Target), eng.Pair(spec.Source, spec.Target)} {
+		if e != nil {
+			block(e)
+			return rep, nil
+		}
+	}
+	if eng.SameDatabase(spec.Source, spec.Target) {
+		block(fmt.Errorf("source and target are the same database (%s): the target must be another database", eng.Redact(spec.Target)))
+		return rep, nil
+	}
+	src, err := eng.OpenSource(ctx, spec.Source, "godwit-check", 1)
+	if err != nil {
+		block(err)
+		return rep, nil
+	}
+	defer src.Close()
+	if info, err := src.Describe(ctx); err != nil {
+		block(err)
+	} else {
+		rep.Source = &info
+	}
+	tables, err := src.Tables(ctx, f)
+	if err != nil {
+		block(err)
+		return rep, nil
+	}
+	if len(tables) == 0 {
+		block(fmt.Errorf("no tables matched the selection in the source database: check the patterns (they match schema.table, e.g. 'public.*')"))
+	}
+	var keyed []*schema.Table
+	for _, t := range tables {
+		ct := CheckTable{Name: t.QualifiedName(), Rows: max(0, t.Rows), Bytes: t.Bytes, Key: t.Key}
+		if !t.HasKey() {
+			switch {
+			case spec.Once:
+			case spec.AllowNoKey:
+				ct.Note = "no key: copied once, its changes not replayed (--allow-no-key)"
+				rep.Warnings = append(rep.Warnings, "table "+t.QualifiedName()+" has no key: it is copied once and later changes to it are lost (--allow-no-key)")
+			default:
+				ct.Note = "no key: blocks (add a key, --exclude it, or --allow-no-key)"
+				block(fmt.Errorf("table %s has no primary key or non-null unique key, so its changes cannot be replayed: add a key, --exclude it, or pass --allow-no-key", t.QualifiedName()))
+			}
+		} else {
+			keyed = append(keyed, t)
+		}
+		rep.Rows += ct.Rows
+		rep.Bytes += ct.Bytes
+		rep.Tables = append(rep.Tables, ct)
+	}
+	rep.CopySeconds = float64(rep.Bytes) / copyRate
+	if !spec.Once {
+		if err := src.CheckCapture(ctx, keyed); err != nil {
+			block(err)
+		}
+	}
+	if eng.TargetExists != nil && !eng.TargetExists(spec.Target) {
+		rep.Warnings = append(rep.Warnings, "the target "+eng.Redact(spec.Target)+" does not exist yet: start creates it")
+	} else if tgt, err := eng.OpenTarget(ctx, spec.Target, 1); err != nil {
+		block(err)
+	} else {
+		defer tgt.Close()
+		if info, err := tgt.Describe(ctx); err != nil {
+			block(err)
+		} else {
+			rep.Target = &info
+		}
+		full, err := tgt.NonEmpty(ctx, tables)
+		switch {
+		case err != nil:
+			block(err)
+		case len(full) > 0 && spec.TruncateTarget:
+			rep.Warnings = append(rep.Warnings, "target tables "+strings.Join(full, ", ")+" hold rows and will be emptied (--truncate-target)")
+		case len(full) > 0:
+			block(fmt.Errorf("target tables %s already exist and hold rows: drop them, or pass --truncate-target to empty them first", strings.Join(full, ", ")))
+		}
+	}
+	rep.Ready = len(rep.Blocking) == 0
+	return rep, nil
+}
