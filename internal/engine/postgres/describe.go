@@ -27,10 +27,14 @@ func describe(ctx context.Context, pool *pgxpool.Pool) (engine.ServerInfo, error
 }
 
 // Describe implements engine.Source.
-func (s *Source) Describe(ctx context.Context) (engine.ServerInfo, error) { return describe(ctx, s.pool) }
+func (s *Source) Describe(ctx context.Context) (engine.ServerInfo, error) {
+	return describe(ctx, s.pool)
+}
 
 // Describe implements engine.Target.
-func (t *Target) Describe(ctx context.Context) (engine.ServerInfo, error) { return describe(ctx, t.pool) }
+func (t *Target) Describe(ctx context.Context) (engine.ServerInfo, error) {
+	return describe(ctx, t.pool)
+}
 
 // NonEmpty implements engine.Target.
 func (t *Target) NonEmpty(ctx context.Context, tables []*schema.Table) ([]string, error) {
