@@ -110,7 +110,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.statePath, "state", "", "state store path (default $GODWIT_STATE or $XDG_STATE_HOME/godwit/godwit.db)")
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.startCommand(), a.resumeCommand(), a.statusCommand(), a.listCommand(), a.verifyCommand(), a.completeCommand(), a.cancelCommand(), a.deleteCommand(), a.demoCommand(), a.checkCommand())
+	root.AddCommand(a.startCommand(), a.resumeCommand(), a.statusCommand(), a.listCommand(), a.verifyCommand(), a.completeCommand(), a.cancelCommand(), a.deleteCommand(), a.demoCommand(), a.checkCommand(), a.serveCommand())
 	return root
 }
 

@@ -188,7 +188,8 @@ type Target interface {
 	CreateForeignKeys(ctx context.Context, t *schema.Table, migrated map[string]bool) error
 	// SetStage records how far the migration got; consistency may be nil.
 	SetStage(ctx context.Context, migration string, stage Stage, consistency position.Position) error
-	// Applied is the source position last committed on the target for the migration.
+	// Applied is the source position up to which the target holds every change:
+	// the last one replay committed, or the start position before any.
 	Applied(ctx context.Context, migration string) (position.Position, error)
 	// BeginApply opens a replay transaction.
 	BeginApply(ctx context.Context, migration string) (ApplyTx, error)

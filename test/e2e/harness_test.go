@@ -223,6 +223,14 @@ type status struct {
 	Cutover         string        `json:"cutover"`
 	FreezeMS        *int64        `json:"freeze_ms"`
 	Tables          []tableStatus `json:"tables"`
+	Verify          *struct {
+		State       string `json:"state"`
+		Differences int    `json:"differences"`
+	} `json:"verify"`
+	Runner *struct {
+		PID   int  `json:"pid"`
+		Alive bool `json:"alive"`
+	} `json:"runner"`
 }
 
 type tableStatus struct {

@@ -380,7 +380,7 @@ func (t *Target) SetStage(ctx context.Context, migration string, stage engine.St
 // Applied implements engine.Target.
 func (t *Target) Applied(ctx context.Context, migration string) (position.Position, error) {
 	var s sql.NullString
-	if err := t.db.QueryRowContext(ctx, "SELECT applied_pos FROM "+metaDB+".migrations WHERE name = ?", migration).Scan(&s); err != nil {
+	if err := t.db.QueryRowContext(ctx, "SELECT coalesce(applied_pos, start_pos) FROM "+metaDB+".migrations WHERE name = ?", migration).Scan(&s); err != nil {
 		return nil, fmt.Errorf("reading the applied position: %w", err)
 	}
 	if !s.Valid || s.String == "" {

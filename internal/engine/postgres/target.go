@@ -319,7 +319,7 @@ func (t *Target) CreateForeignKeys(ctx context.Context, tb *schema.Table, migrat
 // Applied implements engine.Target.
 func (t *Target) Applied(ctx context.Context, migration string) (position.Position, error) {
 	var applied *string
-	err := t.pool.QueryRow(ctx, "SELECT applied_pos FROM _godwit.migrations WHERE name = $1", migration).Scan(&applied)
+	err := t.pool.QueryRow(ctx, "SELECT coalesce(applied_pos, start_pos) FROM _godwit.migrations WHERE name = $1", migration).Scan(&applied)
 	if err != nil {
 		return nil, fmt.Errorf("reading the applied position on the target: %w", err)
 	}
