@@ -56,10 +56,9 @@ check (/healthz). Listening on a non-loopback address requires an API token (--t
 			ctx, stop := signalContext()
 			defer stop()
 			return a.withRunner(ctx, func(r *workflow.Runner) error {
-				srv := &http.Server{
-					Handler:           (&api.Server{Runner: r, Token: token, Log: r.Log, Background: ctx}).Handler(),
-					ReadHeaderTimeout: 10 * time.Second,
-				}
+				as := &api.Server{Runner: r, Token: token, Log: r.Log, Background: ctx}
+				go as.Sample(ctx, time.Second)
+				srv := &http.Server{Handler: as.Handler(), ReadHeaderTimeout: 10 * time.Second}
 				fmt.Fprintf(a.stdout, "godwit serve: listening on http://%s\n", ln.Addr())
 				done := make(chan error, 1)
 				go func() { done <- r.Supervise(ctx, time.Second) }()

@@ -29,6 +29,8 @@ type Server struct {
 	// Background runs long work (a verification) beyond the request; it ends
 	// with the server.
 	Background context.Context
+
+	hist history
 }
 
 // Handler routes the API.
@@ -39,6 +41,8 @@ func (s *Server) Handler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /metrics", s.metrics)
+	mux.HandleFunc("GET /{$}", s.dashboard)
+	mux.HandleFunc("GET /api/v1/migrations/{name}/lag", s.lag)
 	mux.HandleFunc("GET /api/v1/migrations", s.list)
 	mux.HandleFunc("POST /api/v1/migrations", s.create)
 	mux.HandleFunc("GET /api/v1/migrations/{name}", s.get)
@@ -51,7 +55,9 @@ func (s *Server) Handler() http.Handler {
 
 func (s *Server) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.Token != "" && r.URL.Path != "/healthz" {
+		// The dashboard page itself holds no data: it asks for the token and
+		// sends it with its API calls.
+		if s.Token != "" && r.URL.Path != "/healthz" && r.URL.Path != "/" {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.Token)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="godwit"`)
