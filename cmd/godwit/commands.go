@@ -34,6 +34,16 @@ COMPLETED, CANCELLED or FAILED, or until SIGINT/SIGTERM, which pauses it at its 
 			}
 			ctx, stop := signalContext()
 			defer stop()
+			if rc, err := a.remote(); err != nil || rc != nil {
+				if err != nil {
+					return err
+				}
+				if err := rc.create(ctx, args[0], spec); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "migration %s created; %s runs it ('godwit status %s --server %s')\n", args[0], rc.base, args[0], rc.base)
+				return nil
+			}
 			return a.withRunner(ctx, func(r *workflow.Runner) error {
 				if err := r.Create(ctx, args[0], spec); err != nil {
 					return err
@@ -71,6 +81,12 @@ func (a *app) resumeCommand() *cobra.Command {
 }
 
 func (a *app) status(ctx context.Context, name string) (workflow.Status, error) {
+	if rc, err := a.remote(); err != nil || rc != nil {
+		if err != nil {
+			return workflow.Status{}, err
+		}
+		return rc.status(ctx, name)
+	}
 	var st workflow.Status
 	err := a.withRunner(ctx, func(r *workflow.Runner) error {
 		m, err := r.Store.Get(ctx, name)
@@ -172,19 +188,11 @@ func (a *app) listCommand() *cobra.Command {
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := context.Background()
-			return a.withRunner(ctx, func(r *workflow.Runner) error {
-				ms, err := r.Store.List(ctx)
-				if err != nil {
-					return err
-				}
-				out := []workflow.Status{}
-				for _, m := range ms {
-					st, err := workflow.StatusOf(m, r.Engines.Redact, r.Host)
-					if err != nil {
-						return err
-					}
-					out = append(out, st)
-				}
+			rc, err := a.remote()
+			if err != nil {
+				return err
+			}
+			return a.withStatuses(ctx, rc, func(out []workflow.Status) error {
 				if asJSON {
 					return json.NewEncoder(a.stdout).Encode(out)
 				}
@@ -212,6 +220,15 @@ publication from the source, and marks the migration CANCELLED. Target tables st
 		Args: exactArgs(1, "a migration NAME"),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := context.Background()
+			if rc, err := a.remote(); err != nil || rc != nil {
+				if err == nil {
+					err = rc.cancel(ctx, args[0], dropTarget)
+				}
+				if err == nil {
+					fmt.Fprintf(a.stdout, "migration %s cancelled\n", args[0])
+				}
+				return err
+			}
 			return a.withRunner(ctx, func(r *workflow.Runner) error {
 				if err := r.Cancel(ctx, args[0], dropTarget, wait); err != nil {
 					return err
@@ -233,6 +250,16 @@ func (a *app) deleteCommand() *cobra.Command {
 		Args:  exactArgs(1, "a migration NAME"),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := context.Background()
+			if rc, err := a.remote(); err != nil || rc != nil {
+				if err != nil {
+					return err
+				}
+				removed, err := rc.delete(ctx, args[0])
+				for _, what := range removed {
+					fmt.Fprintln(a.stdout, "removed "+what)
+				}
+				return err
+			}
 			return a.withRunner(ctx, func(r *workflow.Runner) error {
 				removed, err := r.Delete(ctx, args[0])
 				for _, what := range removed {
@@ -242,4 +269,31 @@ func (a *app) deleteCommand() *cobra.Command {
 			})
 		},
 	}
+}
+
+// withStatuses runs fn on every migration's status, from the server when rc is
+// set, else from the state store.
+func (a *app) withStatuses(ctx context.Context, rc *remote, fn func([]workflow.Status) error) error {
+	if rc != nil {
+		out, err := rc.list(ctx)
+		if err != nil {
+			return err
+		}
+		return fn(out)
+	}
+	return a.withRunner(ctx, func(r *workflow.Runner) error {
+		ms, err := r.Store.List(ctx)
+		if err != nil {
+			return err
+		}
+		out := []workflow.Status{}
+		for _, m := range ms {
+			st, err := workflow.StatusOf(m, r.Engines.Redact, r.Host)
+			if err != nil {
+				return err
+			}
+			out = append(out, st)
+		}
+		return fn(out)
+	})
 }

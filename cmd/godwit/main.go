@@ -97,6 +97,7 @@ type app struct {
 	stdout, stderr io.Writer
 	statePath      string
 	logFormat      string
+	server         string
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -109,6 +110,7 @@ func (a *app) rootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&a.statePath, "state", "", "state store path (default $GODWIT_STATE or $XDG_STATE_HOME/godwit/godwit.db)")
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
+	root.PersistentFlags().StringVar(&a.server, "server", "", "act through a running 'godwit serve' at this URL instead of the state store (default $GODWIT_SERVER; token from $GODWIT_TOKEN)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(a.startCommand(), a.resumeCommand(), a.statusCommand(), a.listCommand(), a.verifyCommand(), a.completeCommand(), a.cancelCommand(), a.deleteCommand(), a.demoCommand(), a.checkCommand(), a.serveCommand())
 	return root

@@ -31,8 +31,8 @@ Exit status: 0 no differences, 3 differences found, 1 could not verify.`,
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			return a.withRunner(ctx, func(r *workflow.Runner) error {
-				vs, err := r.Verify(ctx, args[0], opts)
+			run := func(fn func() (*workflow.VerifyState, error)) error {
+				vs, err := fn()
 				if vs != nil && asJSON {
 					if err := json.NewEncoder(a.stdout).Encode(vs); err != nil {
 						return err
@@ -60,6 +60,18 @@ Exit status: 0 no differences, 3 differences found, 1 could not verify.`,
 				default:
 					return fmt.Errorf("could not verify: %s", vs.Error)
 				}
+			}
+			if rc, err := a.remote(); err != nil || rc != nil {
+				if err != nil {
+					return err
+				}
+				if len(tables) > 0 || opts.MaxRate != 0 || opts.Restart || opts.ChunkRows != 20000 {
+					return usageError{fmt.Errorf("--tables, --chunk-rows, --max-rate and --restart are not available through --server")}
+				}
+				return run(func() (*workflow.VerifyState, error) { return rc.verify(ctx, args[0]) })
+			}
+			return a.withRunner(ctx, func(r *workflow.Runner) error {
+				return run(func() (*workflow.VerifyState, error) { return r.Verify(ctx, args[0], opts) })
 			})
 		},
 	}
@@ -90,6 +102,21 @@ migration goes on replicating. After COMPLETED the source tables stay fenced; 'g
 			}
 			ctx, stop := signalContext()
 			defer stop()
+			if rc, err := a.remote(); err != nil || rc != nil {
+				if err != nil {
+					return err
+				}
+				st, err := rc.complete(ctx, args[0], opts)
+				if err != nil {
+					return err
+				}
+				var freeze int64
+				if st.FreezeMS != nil {
+					freeze = *st.FreezeMS
+				}
+				fmt.Fprintf(a.stdout, "migration %s completed: writes were frozen for %d ms\n", args[0], freeze)
+				return nil
+			}
 			return a.withRunner(ctx, func(r *workflow.Runner) error {
 				freeze, err := r.Complete(ctx, args[0], opts)
 				if err != nil {

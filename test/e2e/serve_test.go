@@ -242,3 +242,60 @@ func TestServeToken(t *testing.T) {
 		t.Fatalf("with token: %d %s", code, b)
 	}
 }
+
+// TestServeCLI: the CLI commands act through a running serve with --server
+// (token from GODWIT_TOKEN, which serve also takes as its own).
+func TestServeCLI(t *testing.T) {
+	t.Setenv("GODWIT_TOKEN", "cli-token")
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
+	createSQLiteSource(t, src, testutil.Seed(t), 1000)
+	g := newGodwit(t)
+	addr := freeAddr(t)
+	startServe(t, g, addr)
+	server := "http://" + addr
+	res := g.run("start", "cli1", "--source", "sqlite://"+src, "--target", "sqlite://"+dst, "--server", server)
+	if res.code != 0 || !strings.Contains(res.stdout, "created") {
+		t.Fatalf("start --server: %v", res)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		res = g.run("status", "cli1", "--json", "--server", server)
+		var st status
+		if res.code != 0 || json.Unmarshal([]byte(res.stdout), &st) != nil {
+			t.Fatalf("status --server: %v", res)
+		}
+		if st.State == "RUNNING" && st.Consistent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cli1 never became consistent: %v", st)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if res = g.run("list", "--server", server); res.code != 0 || !strings.Contains(res.stdout, "cli1") {
+		t.Fatalf("list --server: %v", res)
+	}
+	if res = g.run("verify", "cli1", "--server", server); res.code != 0 || !strings.Contains(res.stdout, "no differences") {
+		t.Fatalf("verify --server: %v", res)
+	}
+	if res = g.run("verify", "cli1", "--server", server, "--restart"); res.code != 2 {
+		t.Fatalf("verify --server --restart: %v", res)
+	}
+	if res = g.run("complete", "cli1", "--server", server); res.code != 0 || !strings.Contains(res.stdout, "completed") {
+		t.Fatalf("complete --server: %v", res)
+	}
+	if res = g.run("delete", "cli1", "--server", server); res.code != 0 || !strings.Contains(res.stdout, "removed") {
+		t.Fatalf("delete --server: %v", res)
+	}
+	if res = g.run("status", "cli1", "--server", server); res.code != 1 || !oneLine(res.stderr) || !strings.Contains(res.stderr, "unknown migration") {
+		t.Fatalf("status of a deleted migration: %v", res)
+	}
+	t.Setenv("GODWIT_TOKEN", "wrong")
+	if res = g.run("list", "--server", server); res.code != 1 || !strings.Contains(res.stderr, "token") {
+		t.Fatalf("wrong token: %v", res)
+	}
+	if res = g.run("list", "--server", "ftp://x"); res.code != 2 {
+		t.Fatalf("bad --server URL: %v", res)
+	}
+}
