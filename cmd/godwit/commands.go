@@ -64,6 +64,7 @@ COMPLETED, CANCELLED or FAILED, or until SIGINT/SIGTERM, which pauses it at its 
 	f.Float64Var(&spec.MaxCopyRate, "max-copy-rate", 0, "limit the copy to this many rows per second, to spare the source (0: no limit)")
 	f.BoolVar(&spec.Verify, "verify", false, "verify source against target automatically once the migration is consistent (result in status)")
 	f.BoolVar(&spec.AllowNoKey, "allow-no-key", false, "copy tables without a primary or unique key once, without replaying their changes")
+	f.Int64Var(&spec.RetainedWarnMB, "warn-retained-mb", 10240, "warn in status, metrics and the log when the source keeps more change log (WAL, binlog) than this for the migration")
 	return c
 }
 
@@ -141,7 +142,11 @@ func printStatus(a *app, st workflow.Status) {
 		fmt.Fprintf(w, "consistent\t%v\n", st.Consistent)
 		fmt.Fprintf(w, "lag\t%.1fs, %s behind (source %s, applied %s)\n", st.LagSeconds, bytes(st.LagBytes), orDash(st.SourcePosition), orDash(st.AppliedPosition))
 		fmt.Fprintf(w, "changes applied\t%d (%.0f/s)\n", st.ChangesApplied, st.ApplyRate)
-		fmt.Fprintf(w, "source log kept\t%s\n", bytes(st.RetainedBytes))
+		warn := ""
+		if st.RetainedWarning {
+			warn = "  WARNING: over the threshold (--warn-retained-mb); the source's disk fills until the target catches up"
+		}
+		fmt.Fprintf(w, "source log kept\t%s%s\n", bytes(st.RetainedBytes), warn)
 	}
 	if st.Runner != nil {
 		alive := "running"

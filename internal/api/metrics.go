@@ -22,6 +22,7 @@ var (
 	descRetained = prometheus.NewDesc("godwit_source_retained_bytes", "Change log the source keeps for the migration.", []string{"migration"}, nil)
 	descCopyRate = prometheus.NewDesc("godwit_copy_rows_per_second", "Copy rate over the last seconds.", []string{"migration"}, nil)
 	descApply    = prometheus.NewDesc("godwit_apply_changes_per_second", "Apply rate over the last seconds.", []string{"migration"}, nil)
+	descRetWarn  = prometheus.NewDesc("godwit_source_retained_warning", "1 while the retained change log is over the migration's warning threshold.", []string{"migration"}, nil)
 	descConsist  = prometheus.NewDesc("godwit_consistent", "1 once replay has passed the consistency point.", []string{"migration"}, nil)
 	descErrors   = prometheus.NewDesc("godwit_migration_failed", "1 when the migration FAILED (its error is in the API).", []string{"migration"}, nil)
 	descDiffs    = prometheus.NewDesc("godwit_verify_differences", "Differences the last verification found.", []string{"migration"}, nil)
@@ -32,7 +33,7 @@ var (
 type collector struct{ s *Server }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descInfo, descRows, descRowsEst, descChanges, descLag, descLagBytes, descRetained, descCopyRate, descApply, descConsist, descErrors, descDiffs} {
+	for _, d := range []*prometheus.Desc{descState, descInfo, descRows, descRowsEst, descChanges, descLag, descLagBytes, descRetained, descRetWarn, descCopyRate, descApply, descConsist, descErrors, descDiffs} {
 		ch <- d
 	}
 }
@@ -69,6 +70,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descLag, st.LagSeconds, st.Name)
 		gauge(descLagBytes, float64(st.LagBytes), st.Name)
 		gauge(descRetained, float64(st.RetainedBytes), st.Name)
+		gauge(descRetWarn, b2f(st.RetainedWarning), st.Name)
 		gauge(descCopyRate, st.CopyRate, st.Name)
 		gauge(descApply, st.ApplyRate, st.Name)
 		gauge(descConsist, b2f(st.Consistent), st.Name)

@@ -340,6 +340,14 @@ func (r *Runner) heartbeat(ctx context.Context, w *run, onCancel func(cancelRequ
 						retained, _ = rb.RetainedBytes(qctx)
 					}
 					w.tracker.observeSource(pos, retained)
+					limit := w.spec.RetainedWarnMB << 20
+					if limit <= 0 {
+						limit = 10 << 30
+					}
+					if w.tracker.retainedOver(retained > limit) {
+						r.event(ctx, w.name, "warn", fmt.Sprintf("the source keeps %s of change log for this migration, over the warning threshold of %s: it fills the source's disk until the target catches up (or cancel the migration to release it)",
+							humanBytes(retained), humanBytes(limit)))
+					}
 				}
 				cancel()
 			}
@@ -486,4 +494,18 @@ func (r *Runner) Delete(ctx context.Context, name string) ([]string, error) {
 		return removed, err
 	}
 	return append(removed, "migration "+name+" (state store)"), nil
+}
+
+// humanBytes is n in KiB, MiB, GiB...
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -25,6 +25,7 @@ type tracker struct {
 	consistent  bool
 	changes     int64
 	retained    int64
+	retainedHot bool
 	copyStart   time.Time
 	copyEnd     time.Time
 	samples     []sample // source positions over time, for lag in seconds
@@ -205,6 +206,16 @@ func (tr *tracker) isConsistent() bool {
 	return tr.consistent
 }
 
+// retainedOver records whether the retained log is over the warning threshold
+// and reports whether it just went over.
+func (tr *tracker) retainedOver(over bool) bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	crossed := over && !tr.retainedHot
+	tr.retainedHot = over
+	return crossed
+}
+
 // observeSource records the source's current position (and its retained log).
 func (tr *tracker) observeSource(pos position.Position, retained int64) {
 	tr.mu.Lock()
@@ -262,6 +273,7 @@ func (tr *tracker) snapshot() Progress {
 		ApplyRate:           tr.rate.value(now),
 		CopyRate:            tr.copyRate.value(now),
 		RetainedBytes:       tr.retained,
+		RetainedWarning:     tr.retainedHot,
 		Cutover:             tr.cutover,
 		FreezeMS:            tr.freezeMS,
 	}

@@ -46,15 +46,18 @@ func (p Phase) String() string { return string(p) }
 // Spec is what the user asked for. Tables is fixed by the first run, so a
 // resumed migration moves exactly what it started with.
 type Spec struct {
-	Source         string          `json:"source"`
-	Target         string          `json:"target"`
-	Include        []string        `json:"include,omitempty"`
-	Exclude        []string        `json:"exclude,omitempty"`
-	Once           bool            `json:"once,omitempty"`
-	ChunkRows      int64           `json:"chunk_rows"`
-	Jobs           int             `json:"jobs"`
-	TruncateTarget bool            `json:"truncate_target,omitempty"`
-	AllowNoKey     bool            `json:"allow_no_key,omitempty"`
+	Source         string   `json:"source"`
+	Target         string   `json:"target"`
+	Include        []string `json:"include,omitempty"`
+	Exclude        []string `json:"exclude,omitempty"`
+	Once           bool     `json:"once,omitempty"`
+	ChunkRows      int64    `json:"chunk_rows"`
+	Jobs           int      `json:"jobs"`
+	TruncateTarget bool     `json:"truncate_target,omitempty"`
+	AllowNoKey     bool     `json:"allow_no_key,omitempty"`
+	// RetainedWarnMB is how much change log (WAL, binlog) the source may keep
+	// for the migration before status, metrics and the log warn (0: 10 GiB).
+	RetainedWarnMB int64           `json:"retained_warn_mb,omitempty"`
 	MaxCopyRate    float64         `json:"max_copy_rate,omitempty"` // rows per second, 0 for no limit
 	Verify         bool            `json:"verify,omitempty"`        // verify once consistent
 	Tables         []*schema.Table `json:"tables,omitempty"`
@@ -94,7 +97,9 @@ type Progress struct {
 	ApplyRate           float64 `json:"changes_per_second"`
 	CopyRate            float64 `json:"rows_per_second"`
 	RetainedBytes       int64   `json:"retained_bytes"`
-	CopySeconds         float64 `json:"copy_seconds,omitempty"`
+	// RetainedWarning is set while RetainedBytes is over the warning threshold.
+	RetainedWarning bool    `json:"retained_warning"`
+	CopySeconds     float64 `json:"copy_seconds,omitempty"`
 	// Cutover is the step a cutover is at (fencing, draining, verifying,
 	// sequences, hook) or "" when none runs; FreezeMS the write freeze of the
 	// completed cutover, from fence to switch.

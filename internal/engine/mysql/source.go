@@ -8,7 +8,9 @@ import (
 	"hash/fnv"
 	"io"
 	"math"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/godwit-db/godwit/internal/engine"
@@ -28,6 +30,9 @@ type Source struct {
 	// snap holds connections in one shared consistent snapshot while a
 	// one-time copy is pinned (PinSnapshot); ReadChunk takes one from it.
 	snap chan *sql.Conn
+	// needed is the oldest binlog position the migration still needs (the
+	// start, then what the target has committed), for RetainedBytes.
+	needed atomic.Pointer[position.Binlog]
 }
 
 var _ engine.Source = (*Source)(nil)
@@ -201,7 +206,48 @@ func masterStatus(ctx context.Context, q querier) (position.Binlog, error) {
 // StartCapture implements engine.Source: the binlog is already being written;
 // P0 is where it stands now.
 func (s *Source) StartCapture(ctx context.Context, _ []*schema.Table) (position.Position, error) {
-	return s.CurrentPosition(ctx)
+	p, err := masterStatus(ctx, s.db)
+	if err == nil {
+		s.needed.Store(&p)
+	}
+	return p, err
+}
+
+// RetainedBytes is how much binlog the migration still needs from the server:
+// from the oldest position it needs (the start, then what the target has
+// committed, as this process knows it) to the end. The server keeps binlogs by
+// its own expiry, not for godwit: this is what must not be purged.
+func (s *Source) RetainedBytes(ctx context.Context) (int64, error) {
+	need := s.needed.Load()
+	if need == nil {
+		return 0, nil
+	}
+	rows, err := s.db.QueryContext(ctx, "SHOW BINARY LOGS")
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var total int64
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return 0, err
+		}
+		size, _ := strconv.ParseInt(string(vals[1]), 10, 64)
+		file := position.Binlog{File: string(vals[0]), Pos: uint32(min(size, math.MaxUint32))}
+		switch {
+		case file.File == need.File:
+			total += max(0, size-int64(need.Pos))
+		case file.Covers(*need):
+			total += size
+		}
+	}
+	return total, rows.Err()
 }
 
 // DropCapture implements engine.Source: reading the binlog leaves nothing on the server.

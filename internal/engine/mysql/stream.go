@@ -236,11 +236,12 @@ func (d *decoder) statement(q, defaultSchema string) error {
 }
 
 // Stream implements engine.Source.
-func (s *Source) Stream(ctx context.Context, from position.Position, tables []*schema.Table, out chan<- engine.Txn, _ func() position.Position, poke <-chan struct{}) error {
+func (s *Source) Stream(ctx context.Context, from position.Position, tables []*schema.Table, out chan<- engine.Txn, acked func() position.Position, poke <-chan struct{}) error {
 	start, ok := from.(position.Binlog)
 	if !ok {
 		return fmt.Errorf("MySQL source cannot start from position %v", from)
 	}
+	s.needed.Store(&start)
 	v, err := s.vars(ctx)
 	if err != nil {
 		return fmt.Errorf("reading the source's settings: %s", describe(err))
@@ -326,6 +327,9 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 		txn, boundary, err := dec.event(ev)
 		if err != nil {
 			return err
+		}
+		if a, ok := acked().(position.Binlog); ok && a != *s.needed.Load() && a.Covers(*s.needed.Load()) {
+			s.needed.Store(&a)
 		}
 		if boundary && ev.Header.LogPos > 0 {
 			received = position.Binlog{File: dec.file, Pos: ev.Header.LogPos}
