@@ -73,7 +73,7 @@ func printCheck(out io.Writer, rep *workflow.CheckReport, source, target string)
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TABLE\tROWS (EST.)\tSIZE\tKEY\tNOTE")
 	for _, t := range rep.Tables {
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", t.Name, t.Rows, bytes(t.Bytes), orDash(strings.Join(t.Key, ", ")), t.Note)
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", t.Name, t.Rows, sizeText(t.Bytes), orDash(strings.Join(t.Key, ", ")), t.Note)
 	}
 	w.Flush()
 	est := "under a second"
@@ -81,7 +81,7 @@ func printCheck(out io.Writer, rep *workflow.CheckReport, source, target string)
 		est = "roughly " + time.Duration(rep.CopySeconds*float64(time.Second)).Round(time.Second).String()
 	}
 	fmt.Fprintf(out, "\n%d tables, about %d rows and %s; the copy would take %s at %s/s (the benchmarks' rate on 2 cores)\n",
-		len(rep.Tables), rep.Rows, bytes(rep.Bytes), est, bytes(50<<20))
+		len(rep.Tables), rep.Rows, sizeText(rep.Bytes), est, sizeText(50<<20))
 	for _, wmsg := range rep.Warnings {
 		fmt.Fprintln(out, "warning:", wmsg)
 	}

@@ -44,11 +44,12 @@ COMPLETED, CANCELLED or FAILED, or until SIGINT/SIGTERM, which pauses it at its 
 				fmt.Fprintf(a.stdout, "migration %s created; %s runs it ('godwit status %s --server %s')\n", args[0], rc.base, args[0], rc.base)
 				return nil
 			}
-			return a.withRunner(ctx, func(r *workflow.Runner) error {
+			d := newDisplay(a.stdout)
+			return a.withDisplay(d).withRunner(ctx, func(r *workflow.Runner) error {
 				if err := r.Create(ctx, args[0], spec); err != nil {
 					return err
 				}
-				return r.Run(ctx, args[0])
+				return a.runShown(ctx, r, d, args[0])
 			})
 		},
 	}
@@ -76,7 +77,8 @@ func (a *app) resumeCommand() *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx, stop := signalContext()
 			defer stop()
-			return a.withRunner(ctx, func(r *workflow.Runner) error { return r.Run(ctx, args[0]) })
+			d := newDisplay(a.stdout)
+			return a.withDisplay(d).withRunner(ctx, func(r *workflow.Runner) error { return a.runShown(ctx, r, d, args[0]) })
 		},
 	}
 }
@@ -140,13 +142,13 @@ func printStatus(a *app, st workflow.Status) {
 	fmt.Fprintf(w, "target\t%s\n", st.Target)
 	if !st.Once {
 		fmt.Fprintf(w, "consistent\t%v\n", st.Consistent)
-		fmt.Fprintf(w, "lag\t%.1fs, %s behind (source %s, applied %s)\n", st.LagSeconds, bytes(st.LagBytes), orDash(st.SourcePosition), orDash(st.AppliedPosition))
+		fmt.Fprintf(w, "lag\t%.1fs, %s behind (source %s, applied %s)\n", st.LagSeconds, sizeText(st.LagBytes), orDash(st.SourcePosition), orDash(st.AppliedPosition))
 		fmt.Fprintf(w, "changes applied\t%d (%.0f/s)\n", st.ChangesApplied, st.ApplyRate)
 		warn := ""
 		if st.RetainedWarning {
 			warn = "  WARNING: over the threshold (--warn-retained-mb); the source's disk fills until the target catches up"
 		}
-		fmt.Fprintf(w, "source log kept\t%s%s\n", bytes(st.RetainedBytes), warn)
+		fmt.Fprintf(w, "source log kept\t%s%s\n", sizeText(st.RetainedBytes), warn)
 	}
 	if st.Runner != nil {
 		alive := "running"
@@ -172,18 +174,7 @@ func orDash(s string) string {
 	return s
 }
 
-func bytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func sizeText(n int64) string { return workflow.HumanBytes(n) }
 
 func (a *app) listCommand() *cobra.Command {
 	var asJSON bool

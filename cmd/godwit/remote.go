@@ -1,7 +1,7 @@
 package main
 
 import (
-	bytespkg "bytes"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,7 +50,7 @@ func (r *remote) call(ctx context.Context, method, path string, body, out any) (
 		if err != nil {
 			return 0, err
 		}
-		rd = bytespkg.NewReader(b)
+		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, r.base+path, rd)
 	if err != nil {

@@ -346,7 +346,7 @@ func (r *Runner) heartbeat(ctx context.Context, w *run, onCancel func(cancelRequ
 					}
 					if w.tracker.retainedOver(retained > limit) {
 						r.event(ctx, w.name, "warn", fmt.Sprintf("the source keeps %s of change log for this migration, over the warning threshold of %s: it fills the source's disk until the target catches up (or cancel the migration to release it)",
-							humanBytes(retained), humanBytes(limit)))
+							HumanBytes(retained), HumanBytes(limit)))
 					}
 				}
 				cancel()
@@ -496,8 +496,8 @@ func (r *Runner) Delete(ctx context.Context, name string) ([]string, error) {
 	return append(removed, "migration "+name+" (state store)"), nil
 }
 
-// humanBytes is n in KiB, MiB, GiB...
-func humanBytes(n int64) string {
+// HumanBytes is n in B, KiB, MiB, GiB... as status and logs show sizes.
+func HumanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
