@@ -1,7 +1,8 @@
-// Package store keeps migrations, their control requests and events in an
-// embedded SQLite database that several godwit processes share: the runner
-// writes progress and a heartbeat, status and control commands read and write
-// beside it.
+// Package store keeps migrations, their control requests and events in a
+// database that several godwit processes share: the runner writes progress and
+// a heartbeat, status and control commands read and write beside it. The
+// store is an embedded SQLite file by default, or a PostgreSQL database
+// (postgres://...) that processes on several machines share.
 package store
 
 import (
@@ -12,6 +13,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite" // the pure-Go SQLite driver
@@ -51,6 +54,34 @@ type Request struct {
 // Store is the migration store.
 type Store struct {
 	db *sql.DB
+	pg bool // PostgreSQL: $n placeholders and row locks
+}
+
+// q adapts a query written with ? placeholders to the store's database.
+func (s *Store) q(query string) string {
+	if !s.pg {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// forUpdate locks the rows a transaction reads and then writes (SQLite's
+// write transactions are exclusive already).
+func (s *Store) forUpdate() string {
+	if s.pg {
+		return " FOR UPDATE"
+	}
+	return ""
 }
 
 const schemaSQL = `
@@ -134,9 +165,13 @@ func DefaultPath() (string, error) {
 	return filepath.Join(dir, "godwit", "godwit.db"), nil
 }
 
-// Open opens (creating if needed) the store at path. The file holds database
-// URLs with their passwords, so it is created readable by its owner only.
+// Open opens (creating if needed) the store at path, a file or a postgres://
+// URL. The store holds database URLs with their passwords, so a file is
+// created readable by its owner only.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
+		return openPG(ctx, path)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create the state directory %s: %v", filepath.Dir(path), err)
 	}
@@ -194,7 +229,7 @@ func fromUnix(ms int64) time.Time {
 // Create inserts a new migration; ErrExists if the name is taken.
 func (s *Store) Create(ctx context.Context, m *Migration) error {
 	now := unix(time.Now())
-	_, err := s.db.ExecContext(ctx, `INSERT INTO migrations (name, spec, state, phase, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO migrations (name, spec, state, phase, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`),
 		m.Name, string(m.Spec), m.State, m.Phase, now, now)
 	if err != nil {
 		if _, getErr := s.Get(ctx, m.Name); getErr == nil {
@@ -223,7 +258,7 @@ func scan(r scanner) (*Migration, error) {
 
 // Get returns one migration; ErrNotFound if unknown.
 func (s *Store) Get(ctx context.Context, name string) (*Migration, error) {
-	m, err := scan(s.db.QueryRowContext(ctx, "SELECT "+cols+" FROM migrations WHERE name = ?", name))
+	m, err := scan(s.db.QueryRowContext(ctx, s.q("SELECT "+cols+" FROM migrations WHERE name = ?"), name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -232,7 +267,7 @@ func (s *Store) Get(ctx context.Context, name string) (*Migration, error) {
 
 // List returns every migration, oldest first.
 func (s *Store) List(ctx context.Context) ([]*Migration, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT "+cols+" FROM migrations ORDER BY created_at, name")
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+cols+" FROM migrations ORDER BY created_at, name"))
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +290,7 @@ func (s *Store) Update(ctx context.Context, name string, fn func(*Migration) err
 		return err
 	}
 	defer tx.Rollback()
-	m, err := scan(tx.QueryRowContext(ctx, "SELECT "+cols+" FROM migrations WHERE name = ?", name))
+	m, err := scan(tx.QueryRowContext(ctx, s.q("SELECT "+cols+" FROM migrations WHERE name = ?")+s.forUpdate(), name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
@@ -265,7 +300,7 @@ func (s *Store) Update(ctx context.Context, name string, fn func(*Migration) err
 	if err := fn(m); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE migrations SET spec = ?, state = ?, phase = ?, error = ?, progress = ?, verify = ?, runner_pid = ?, runner_host = ?, heartbeat_at = ?, updated_at = ? WHERE name = ?`,
+	_, err = tx.ExecContext(ctx, s.q(`UPDATE migrations SET spec = ?, state = ?, phase = ?, error = ?, progress = ?, verify = ?, runner_pid = ?, runner_host = ?, heartbeat_at = ?, updated_at = ? WHERE name = ?`),
 		string(m.Spec), m.State, m.Phase, m.Error, string(m.Progress), string(m.Verify), m.RunnerPID, m.RunnerHost, unix(m.Heartbeat), unix(time.Now()), name)
 	if err != nil {
 		return err
@@ -275,14 +310,17 @@ func (s *Store) Update(ctx context.Context, name string, fn func(*Migration) err
 
 // Delete removes a migration with its requests and events.
 func (s *Store) Delete(ctx context.Context, name string) error {
-	res, err := s.db.ExecContext(ctx, "DELETE FROM migrations WHERE name = ?", name)
+	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM migrations WHERE name = ?"), name)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
-	_, err = s.db.ExecContext(ctx, "DELETE FROM requests WHERE name = ?; DELETE FROM events WHERE name = ?", name, name)
+	if _, err := s.db.ExecContext(ctx, s.q("DELETE FROM requests WHERE name = ?"), name); err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, s.q("DELETE FROM events WHERE name = ?"), name)
 	return err
 }
 
@@ -292,11 +330,9 @@ func (s *Store) AddRequest(ctx context.Context, name, kind string, args any) (in
 	if err != nil {
 		return 0, err
 	}
-	res, err := s.db.ExecContext(ctx, "INSERT INTO requests (name, kind, args, created_at) VALUES (?, ?, ?, ?)", name, kind, string(b), unix(time.Now()))
-	if err != nil {
-		return 0, err
-	}
-	return res.LastInsertId()
+	var id int64
+	err = s.db.QueryRowContext(ctx, s.q("INSERT INTO requests (name, kind, args, created_at) VALUES (?, ?, ?, ?) RETURNING id"), name, kind, string(b), unix(time.Now())).Scan(&id)
+	return id, err
 }
 
 // TakeRequests returns the requests nobody has taken yet, oldest first, and
@@ -307,7 +343,7 @@ func (s *Store) TakeRequests(ctx context.Context, name string) ([]Request, error
 		return nil, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, "SELECT id, name, kind, args FROM requests WHERE name = ? AND taken_at = 0 AND done_at = 0 ORDER BY id", name)
+	rows, err := tx.QueryContext(ctx, s.q("SELECT id, name, kind, args FROM requests WHERE name = ? AND taken_at = 0 AND done_at = 0 ORDER BY id")+s.forUpdate(), name)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +365,7 @@ func (s *Store) TakeRequests(ctx context.Context, name string) ([]Request, error
 	if len(out) == 0 {
 		return nil, nil
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE requests SET taken_at = ? WHERE name = ? AND taken_at = 0 AND done_at = 0 AND id <= ?", unix(time.Now()), name, out[len(out)-1].ID); err != nil {
+	if _, err := tx.ExecContext(ctx, s.q("UPDATE requests SET taken_at = ? WHERE name = ? AND taken_at = 0 AND done_at = 0 AND id <= ?"), unix(time.Now()), name, out[len(out)-1].ID); err != nil {
 		return nil, err
 	}
 	return out, tx.Commit()
@@ -337,14 +373,14 @@ func (s *Store) TakeRequests(ctx context.Context, name string) ([]Request, error
 
 // FinishRequest marks a request done with its result (a message; empty for plain success).
 func (s *Store) FinishRequest(ctx context.Context, id int64, result string) error {
-	_, err := s.db.ExecContext(ctx, "UPDATE requests SET done_at = ?, result = ? WHERE id = ?", unix(time.Now()), result, id)
+	_, err := s.db.ExecContext(ctx, s.q("UPDATE requests SET done_at = ?, result = ? WHERE id = ?"), unix(time.Now()), result, id)
 	return err
 }
 
 // RequestResult reports whether a request is done and its result.
 func (s *Store) RequestResult(ctx context.Context, id int64) (done bool, result string, err error) {
 	var at int64
-	err = s.db.QueryRowContext(ctx, "SELECT done_at, result FROM requests WHERE id = ?", id).Scan(&at, &result)
+	err = s.db.QueryRowContext(ctx, s.q("SELECT done_at, result FROM requests WHERE id = ?"), id).Scan(&at, &result)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, "", ErrNotFound
 	}
@@ -353,7 +389,7 @@ func (s *Store) RequestResult(ctx context.Context, id int64) (done bool, result 
 
 // AddEvent records something that happened to a migration.
 func (s *Store) AddEvent(ctx context.Context, name, level, message string) error {
-	_, err := s.db.ExecContext(ctx, "INSERT INTO events (name, at, level, message) VALUES (?, ?, ?, ?)", name, unix(time.Now()), level, message)
+	_, err := s.db.ExecContext(ctx, s.q("INSERT INTO events (name, at, level, message) VALUES (?, ?, ?, ?)"), name, unix(time.Now()), level, message)
 	return err
 }
 
@@ -366,7 +402,7 @@ type Event struct {
 
 // Events returns the last n events of a migration, oldest first.
 func (s *Store) Events(ctx context.Context, name string, n int) ([]Event, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT at, level, message FROM (SELECT id, at, level, message FROM events WHERE name = ? ORDER BY id DESC LIMIT ?) ORDER BY id", name, n)
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT at, level, message FROM (SELECT id, at, level, message FROM events WHERE name = ? ORDER BY id DESC LIMIT ?) AS e ORDER BY id"), name, n)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/godwit-db/godwit/internal/testutil"
 )
 
 func open(t *testing.T) (*Store, string) {
@@ -21,12 +23,33 @@ func open(t *testing.T) (*Store, string) {
 	return s, path
 }
 
+// pgStore opens a store in a fresh PostgreSQL database of the test clusters.
+func pgStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	url := testutil.NewPGDatabase(t, "target")
+	s, err := Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, url
+}
+
 func TestStoreLifecycle(t *testing.T) {
-	ctx := context.Background()
 	s, path := open(t)
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("store file mode: %v %v", fi, err)
 	}
+	lifecycle(t, s)
+}
+
+func TestStoreLifecyclePostgreSQL(t *testing.T) {
+	s, _ := pgStore(t)
+	lifecycle(t, s)
+}
+
+func lifecycle(t *testing.T, s *Store) {
+	ctx := context.Background()
 	m := &Migration{Name: "orders", Spec: json.RawMessage(`{"a":1}`), State: "CREATED"}
 	if err := s.Create(ctx, m); err != nil {
 		t.Fatal(err)
@@ -90,8 +113,17 @@ func TestStoreLifecycle(t *testing.T) {
 
 // Several processes share the store; here several connections update at once.
 func TestStoreConcurrentUpdates(t *testing.T) {
-	ctx := context.Background()
 	_, path := open(t)
+	concurrentUpdates(t, path)
+}
+
+func TestStoreConcurrentUpdatesPostgreSQL(t *testing.T) {
+	_, url := pgStore(t)
+	concurrentUpdates(t, url)
+}
+
+func concurrentUpdates(t *testing.T, path string) {
+	ctx := context.Background()
 	if err := func() error {
 		s, err := Open(ctx, path)
 		if err != nil {

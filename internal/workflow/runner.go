@@ -167,6 +167,9 @@ func (r *Runner) loadSpec(ctx context.Context, name string) (*store.Migration, S
 }
 
 // claim takes the runner lease or says who holds it.
+// errRunElsewhere is claim's refusal: another live process runs the migration.
+var errRunElsewhere = errors.New("already being run")
+
 func (r *Runner) claim(ctx context.Context, name string) error {
 	return r.Store.Update(ctx, name, func(m *store.Migration) error {
 		st := State(m.State)
@@ -174,7 +177,7 @@ func (r *Runner) claim(ctx context.Context, name string) error {
 			return fmt.Errorf("migration %s is %s: there is nothing left to run", name, st)
 		}
 		if alive(m, r.Host) && !(m.RunnerPID == r.PID && m.RunnerHost == r.Host) {
-			return fmt.Errorf("migration %s is already being run by process %d on %s: stop that one first (or 'godwit cancel %s')", name, m.RunnerPID, m.RunnerHost, name)
+			return fmt.Errorf("migration %s is %w by process %d on %s: stop that one first (or 'godwit cancel %s')", name, errRunElsewhere, m.RunnerPID, m.RunnerHost, name)
 		}
 		m.State, m.Error = string(Running), ""
 		m.RunnerPID, m.RunnerHost, m.Heartbeat = r.PID, r.Host, time.Now()

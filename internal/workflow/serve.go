@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -40,7 +41,8 @@ func (r *Runner) Supervise(ctx context.Context, poll time.Duration) error {
 			wg.Add(1)
 			go func(name string) {
 				defer wg.Done()
-				if err := r.Run(ctx, name); err != nil && ctx.Err() == nil {
+				// Another process claiming it first (serves sharing a store) is no error.
+				if err := r.Run(ctx, name); err != nil && ctx.Err() == nil && !errors.Is(err, errRunElsewhere) {
 					r.Log.Warn("migration stopped", "migration", name, "error", oneLine(err.Error()))
 				}
 				mu.Lock()

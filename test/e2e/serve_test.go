@@ -299,3 +299,48 @@ func TestServeCLI(t *testing.T) {
 		t.Fatalf("bad --server URL: %v", res)
 	}
 }
+
+// TestServeTakeover: two serves share a store in PostgreSQL; the one running
+// the migration is killed with SIGKILL, the other takes it over and resumes
+// from the checkpoints; writes go on throughout and every row arrives.
+func TestServeTakeover(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
+	seed := testutil.Seed(t)
+	createSQLiteSource(t, src, seed, 5000)
+	g := newGodwit(t)
+	g.state = testutil.NewPGDatabase(t, "target") // the shared store
+	addrA, addrB := freeAddr(t), freeAddr(t)
+	serveA, a := startServe(t, g, addrA)
+	serveB, b := startServe(t, g, addrB)
+	wl := startSQLiteWorkload(t, src, seed, 1)
+	if code, body := a.do("POST", "/api/v1/migrations", map[string]any{"name": "shared", "source": "sqlite://" + src, "target": "sqlite://" + dst}); code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	st := a.waitFor("shared", "running", time.Minute, func(st status) bool {
+		return st.State == "RUNNING" && st.Consistent && st.Runner != nil && st.Runner.Alive
+	})
+	first, survivor, survivorAPI := serveA, serveB, b
+	if st.Runner.PID == serveB.cmd.Process.Pid {
+		first, survivor, survivorAPI = serveB, serveA, a
+	} else if st.Runner.PID != serveA.cmd.Process.Pid {
+		t.Fatalf("runner pid %d is neither serve (%d, %d)", st.Runner.PID, serveA.cmd.Process.Pid, serveB.cmd.Process.Pid)
+	}
+	first.kill9()
+	t.Logf("killed the serve running the migration (pid %d)", st.Runner.PID)
+	st = survivorAPI.waitFor("shared", "the takeover", time.Minute, func(st status) bool {
+		return st.State == "RUNNING" && st.Runner != nil && st.Runner.Alive && st.Runner.PID == survivor.cmd.Process.Pid
+	})
+	time.Sleep(time.Second)
+	wl.halt(t)
+	if wl.commits.Load() == 0 {
+		t.Fatal("the workload committed nothing")
+	}
+	survivorAPI.waitFor("shared", "caught up", time.Minute, func(st status) bool {
+		return st.SourcePosition != "" && st.SourcePosition == st.AppliedPosition
+	})
+	if code, body := survivorAPI.do("POST", "/api/v1/migrations/shared/complete", map[string]any{"timeout": "30s"}); code != 200 {
+		t.Fatalf("complete on the survivor: %d %s", code, body)
+	}
+	compareSQLite(t, src, dst)
+}
