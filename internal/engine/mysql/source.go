@@ -289,45 +289,10 @@ func (s *Source) PlanChunks(ctx context.Context, t *schema.Table, rows int64) ([
 			return one, nil
 		}
 		if float64(hi.Int64)-float64(lo.Int64)+1 <= 2*float64(t.Rows) {
-			return splitIntRange(t.QualifiedName(), lo.Int64, hi.Int64, t.Rows, rows), nil
+			return engine.SplitIntRange(t.QualifiedName(), lo.Int64, hi.Int64, t.Rows, rows), nil
 		}
 	}
-	var chunks []engine.Chunk
-	var prev []string
-	for {
-		hi, err := s.NextBound(ctx, t, prev, rows)
-		if err != nil {
-			return nil, fmt.Errorf("planning chunks: %w", err)
-		}
-		if hi == nil {
-			break
-		}
-		chunks = append(chunks, engine.Chunk{Table: t.QualifiedName(), Seq: len(chunks), Lo: prev, Hi: hi})
-		prev = hi
-	}
-	return append(chunks, engine.Chunk{Table: t.QualifiedName(), Seq: len(chunks), Lo: prev}), nil
-}
-
-// splitIntRange cuts [lo, hi] into ranges of about rowsPer rows each; the first
-// and last ranges are open-ended.
-func splitIntRange(table string, lo, hi, rows, rowsPer int64) []engine.Chunk {
-	n := (rows + rowsPer - 1) / rowsPer
-	span := float64(hi) - float64(lo) + 1
-	if n < 2 || span < 2 {
-		return []engine.Chunk{{Table: table}}
-	}
-	if float64(n) > span {
-		n = int64(span)
-	}
-	step := int64(math.Ceil(span / float64(n)))
-	var out []engine.Chunk
-	var prev []string
-	for b := lo - 1 + step; b < hi; b += step {
-		cur := []string{fmt.Sprint(b)}
-		out = append(out, engine.Chunk{Table: table, Seq: len(out), Lo: prev, Hi: cur})
-		prev = cur
-	}
-	return append(out, engine.Chunk{Table: table, Seq: len(out), Lo: prev})
+	return engine.WalkChunks(ctx, s, t, rows)
 }
 
 // Format is the chunk byte format: LOAD DATA's default text format (tab

@@ -113,24 +113,6 @@ func TestApplySQL(t *testing.T) {
 	}
 }
 
-func TestSplitIntRange(t *testing.T) {
-	cs := splitIntRange("t", 1, 1000, 1000, 300)
-	if len(cs) != 4 {
-		t.Fatalf("want 4 chunks, got %+v", cs)
-	}
-	if cs[0].Lo != nil || cs[0].Hi[0] != "250" || cs[1].Lo[0] != "250" || cs[3].Hi != nil || cs[3].Lo[0] != "750" {
-		t.Fatalf("bounds wrong: %+v", cs)
-	}
-	for i, c := range cs {
-		if c.Seq != i {
-			t.Fatalf("seq wrong: %+v", cs)
-		}
-	}
-	if cs := splitIntRange("t", 5, 5, 10, 3); len(cs) != 1 || cs[0].Lo != nil || cs[0].Hi != nil {
-		t.Fatalf("single value range: %+v", cs)
-	}
-}
-
 func TestRecordBoundary(t *testing.T) {
 	const seg = 16 << 20
 	cases := []struct{ in, want position.LSN }{

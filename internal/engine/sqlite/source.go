@@ -205,20 +205,7 @@ func (s *Source) PlanChunks(ctx context.Context, t *schema.Table, rows int64) ([
 	if !t.HasKey() || t.Rows <= rows {
 		return []engine.Chunk{{Table: t.QualifiedName()}}, nil
 	}
-	var chunks []engine.Chunk
-	var prev []string
-	for {
-		hi, err := s.NextBound(ctx, t, prev, rows)
-		if err != nil {
-			return nil, err
-		}
-		if hi == nil {
-			break
-		}
-		chunks = append(chunks, engine.Chunk{Table: t.QualifiedName(), Seq: len(chunks), Lo: prev, Hi: hi})
-		prev = hi
-	}
-	return append(chunks, engine.Chunk{Table: t.QualifiedName(), Seq: len(chunks), Lo: prev}), nil
+	return engine.WalkChunks(ctx, s, t, rows)
 }
 
 // CopyFormat implements engine.Source.

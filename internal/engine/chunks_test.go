@@ -1,0 +1,21 @@
+package engine
+
+import "testing"
+
+func TestSplitIntRange(t *testing.T) {
+	cs := SplitIntRange("t", 1, 1000, 1000, 300)
+	if len(cs) != 4 {
+		t.Fatalf("want 4 chunks, got %+v", cs)
+	}
+	if cs[0].Lo != nil || cs[0].Hi[0] != "250" || cs[1].Lo[0] != "250" || cs[3].Hi != nil || cs[3].Lo[0] != "750" {
+		t.Fatalf("bounds wrong: %+v", cs)
+	}
+	for i, c := range cs {
+		if c.Seq != i {
+			t.Fatalf("seq wrong: %+v", cs)
+		}
+	}
+	if cs := SplitIntRange("t", 5, 5, 10, 3); len(cs) != 1 || cs[0].Lo != nil || cs[0].Hi != nil {
+		t.Fatalf("single value range: %+v", cs)
+	}
+}
