@@ -128,51 +128,41 @@ func quoteNames(cols []*schema.Column) string {
 	return strings.Join(s, ", ")
 }
 
-// after is "key > lo" over a composite key, written so that the first key
-// column bounds an index range scan: k1 >= a AND (k1 > a OR (k1 = a AND ...)).
-func after(keys []*schema.Column, lo []string) (string, []any) {
+// keyBound compares a composite key with vals, written so that the first key
+// column bounds an index range scan: for key > lo,
+// k1 >= a AND (k1 > a OR (k1 = a AND ...k2 > b)). strict is the operator on
+// the leading columns, last the one on the final column, prefix the one on the
+// first column alone.
+func keyBound(keys []*schema.Column, vals []string, strict, last, prefix string) (string, []any) {
 	var args []any
 	var rec func(i int) string
 	rec = func(i int) string {
 		k := QuoteIdent(keys[i].Name)
-		args = append(args, lo[i])
+		args = append(args, vals[i])
 		if i == len(keys)-1 {
-			return k + " > ?"
+			return k + " " + last + " ?"
 		}
-		s := "(" + k + " > ? OR (" + k + " = ? AND "
-		args = append(args, lo[i])
+		s := "(" + k + " " + strict + " ? OR (" + k + " = ? AND "
+		args = append(args, vals[i])
 		return s + rec(i+1) + "))"
 	}
 	if len(keys) == 1 {
 		cond := rec(0)
 		return cond, args
 	}
-	args = append(args, lo[0])
-	cond := QuoteIdent(keys[0].Name) + " >= ? AND " + rec(0)
+	args = append(args, vals[0])
+	cond := QuoteIdent(keys[0].Name) + " " + prefix + " ? AND " + rec(0)
 	return cond, args
+}
+
+// after is "key > lo".
+func after(keys []*schema.Column, lo []string) (string, []any) {
+	return keyBound(keys, lo, ">", ">", ">=")
 }
 
 // notAfter is "key <= hi".
 func notAfter(keys []*schema.Column, hi []string) (string, []any) {
-	var args []any
-	var rec func(i int) string
-	rec = func(i int) string {
-		k := QuoteIdent(keys[i].Name)
-		args = append(args, hi[i])
-		if i == len(keys)-1 {
-			return k + " <= ?"
-		}
-		s := "(" + k + " < ? OR (" + k + " = ? AND "
-		args = append(args, hi[i])
-		return s + rec(i+1) + "))"
-	}
-	if len(keys) == 1 {
-		cond := rec(0)
-		return cond, args
-	}
-	args = append(args, hi[0])
-	cond := QuoteIdent(keys[0].Name) + " <= ? AND " + rec(0)
-	return cond, args
+	return keyBound(keys, hi, "<", "<=", "<=")
 }
 
 // rangeWhere is the predicate lo < key <= hi (nil bounds are open).
