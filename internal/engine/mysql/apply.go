@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/engine/sqlmeta"
 	"github.com/godwit-db/godwit/internal/position"
 	"github.com/godwit-db/godwit/internal/schema"
 )
@@ -278,7 +279,7 @@ func (a *applyTx) Apply(ctx context.Context, seg engine.Segment) error {
 }
 
 func (a *applyTx) Commit(ctx context.Context, applied position.Position) error {
-	if _, err := a.tx.ExecContext(ctx, "UPDATE "+metaDB+".migrations SET applied_pos = ? WHERE name = ?", encodePos(applied), a.migration); err != nil {
+	if _, err := a.tx.ExecContext(ctx, "UPDATE "+metaDB+".migrations SET applied_pos = ? WHERE name = ?", sqlmeta.EncodePos(applied), a.migration); err != nil {
 		_ = a.tx.Rollback()
 		return err
 	}

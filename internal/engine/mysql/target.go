@@ -3,8 +3,6 @@ package mysql
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -14,6 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/engine/sqlmeta"
 	"github.com/godwit-db/godwit/internal/position"
 	"github.com/godwit-db/godwit/internal/schema"
 )
@@ -55,21 +54,6 @@ var metaDDL = []string{
   PRIMARY KEY (migration, table_name(250), seq)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
 }
 
-func encodePos(p position.Position) any {
-	if p == nil {
-		return nil
-	}
-	return p.Encode()
-}
-
-func jsonBound(b []string) any {
-	if b == nil {
-		return nil
-	}
-	j, _ := json.Marshal(b)
-	return string(j)
-}
-
 // Prepare implements engine.Target.
 func (t *Target) Prepare(ctx context.Context, migration string) (*engine.Checkpoint, error) {
 	for _, q := range metaDDL {
@@ -77,42 +61,7 @@ func (t *Target) Prepare(ctx context.Context, migration string) (*engine.Checkpo
 			return nil, fmt.Errorf("creating godwit's bookkeeping database %s on the target: %s", metaDB, describe(err))
 		}
 	}
-	cp := &engine.Checkpoint{}
-	var stage string
-	var start, applied, cons sql.NullString
-	err := t.db.QueryRowContext(ctx, "SELECT stage, start_pos, applied_pos, consistency_pos FROM "+metaDB+".migrations WHERE name = ?", migration).Scan(&stage, &start, &applied, &cons)
-	if errors.Is(err, sql.ErrNoRows) {
-		return cp, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	cp.Stage = engine.Stage(stage)
-	if err := cp.SetPositions(start.String, applied.String, cons.String); err != nil {
-		return nil, err
-	}
-	rows, err := t.db.QueryContext(ctx, "SELECT table_name, seq, lo, hi, done, `rows`, coalesce(end_pos, '') FROM "+metaDB+".chunks WHERE migration = ? ORDER BY table_name, seq", migration)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c engine.Chunk
-		var lo, hi sql.NullString
-		var done int
-		if err := rows.Scan(&c.Table, &c.Seq, &lo, &hi, &done, &c.Rows, &c.End); err != nil {
-			return nil, err
-		}
-		c.Done = done != 0
-		if lo.Valid {
-			_ = json.Unmarshal([]byte(lo.String), &c.Lo)
-		}
-		if hi.Valid {
-			_ = json.Unmarshal([]byte(hi.String), &c.Hi)
-		}
-		cp.Chunks = append(cp.Chunks, c)
-	}
-	return cp, rows.Err()
+	return sqlmeta.ReadCheckpoint(ctx, t.db, metaDB+".migrations", metaDB+".chunks", migration)
 }
 
 // createSQL is the table's definition qualified with its database.
@@ -178,7 +127,7 @@ func (t *Target) CreateTables(ctx context.Context, migration string, tables []*s
 				b.WriteString(", ")
 			}
 			b.WriteString("(?, ?, ?, ?, ?)")
-			args = append(args, migration, c.Table, c.Seq, jsonBound(c.Lo), jsonBound(c.Hi))
+			args = append(args, migration, c.Table, c.Seq, sqlmeta.JSONBound(c.Lo), sqlmeta.JSONBound(c.Hi))
 		}
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
 			return err
@@ -186,7 +135,7 @@ func (t *Target) CreateTables(ctx context.Context, migration string, tables []*s
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO "+metaDB+`.migrations (name, stage, start_pos) VALUES (?, ?, ?)
 ON DUPLICATE KEY UPDATE stage = VALUES(stage), start_pos = VALUES(start_pos), applied_pos = NULL, consistency_pos = NULL`,
-		migration, string(engine.StageCopying), encodePos(start)); err != nil {
+		migration, string(engine.StageCopying), sqlmeta.EncodePos(start)); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -238,7 +187,7 @@ func (t *Target) WriteChunk(ctx context.Context, migration string, tb *schema.Ta
 		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE "+metaDB+".chunks SET done = 1, `rows` = ?, end_pos = ? WHERE migration = ? AND table_name = ? AND seq = ?",
-		rows, encodePos(pos), migration, c.Table, c.Seq); err != nil {
+		rows, sqlmeta.EncodePos(pos), migration, c.Table, c.Seq); err != nil {
 		return 0, err
 	}
 	return rows, tx.Commit()
@@ -373,20 +322,13 @@ func (t *Target) ValidateForeignKeys(ctx context.Context, tb *schema.Table) erro
 // SetStage implements engine.Target.
 func (t *Target) SetStage(ctx context.Context, migration string, stage engine.Stage, consistency position.Position) error {
 	_, err := t.db.ExecContext(ctx, "UPDATE "+metaDB+".migrations SET stage = ?, consistency_pos = coalesce(?, consistency_pos) WHERE name = ?",
-		string(stage), encodePos(consistency), migration)
+		string(stage), sqlmeta.EncodePos(consistency), migration)
 	return err
 }
 
 // Applied implements engine.Target.
 func (t *Target) Applied(ctx context.Context, migration string) (position.Position, error) {
-	var s sql.NullString
-	if err := t.db.QueryRowContext(ctx, "SELECT coalesce(applied_pos, start_pos) FROM "+metaDB+".migrations WHERE name = ?", migration).Scan(&s); err != nil {
-		return nil, fmt.Errorf("reading the applied position: %w", err)
-	}
-	if !s.Valid || s.String == "" {
-		return nil, nil
-	}
-	return position.Parse(s.String)
+	return sqlmeta.Applied(ctx, t.db, metaDB+".migrations", migration)
 }
 
 // SetSequences implements engine.Target: AUTO_INCREMENT counters (the server

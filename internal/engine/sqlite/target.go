@@ -4,13 +4,12 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/engine/sqlmeta"
 	"github.com/godwit-db/godwit/internal/position"
 	"github.com/godwit-db/godwit/internal/schema"
 )
@@ -45,69 +44,12 @@ CREATE TABLE IF NOT EXISTS _godwit_migrations (name TEXT PRIMARY KEY, stage TEXT
 CREATE TABLE IF NOT EXISTS _godwit_chunks (migration TEXT NOT NULL, table_name TEXT NOT NULL, seq INTEGER NOT NULL, lo TEXT, hi TEXT,
   done INTEGER NOT NULL DEFAULT 0, rows INTEGER NOT NULL DEFAULT 0, end_pos TEXT, PRIMARY KEY (migration, table_name, seq));`
 
-func parsePos(s sql.NullString) (position.Position, error) {
-	if !s.Valid || s.String == "" {
-		return nil, nil
-	}
-	return position.Parse(s.String)
-}
-
-func encodePos(p position.Position) any {
-	if p == nil {
-		return nil
-	}
-	return p.Encode()
-}
-
-func jsonBound(b []string) any {
-	if b == nil {
-		return nil
-	}
-	j, _ := json.Marshal(b)
-	return string(j)
-}
-
 // Prepare implements engine.Target.
 func (t *Target) Prepare(ctx context.Context, migration string) (*engine.Checkpoint, error) {
 	if _, err := t.db.ExecContext(ctx, metaDDL); err != nil {
 		return nil, fmt.Errorf("creating godwit's bookkeeping in %s: %w", t.path, err)
 	}
-	cp := &engine.Checkpoint{}
-	var stage string
-	var start, applied, cons sql.NullString
-	err := t.db.QueryRowContext(ctx, "SELECT stage, start_pos, applied_pos, consistency_pos FROM _godwit_migrations WHERE name = ?", migration).Scan(&stage, &start, &applied, &cons)
-	if errors.Is(err, sql.ErrNoRows) {
-		return cp, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	cp.Stage = engine.Stage(stage)
-	if err := cp.SetPositions(start.String, applied.String, cons.String); err != nil {
-		return nil, err
-	}
-	rows, err := t.db.QueryContext(ctx, "SELECT table_name, seq, lo, hi, done, rows, coalesce(end_pos, '') FROM _godwit_chunks WHERE migration = ? ORDER BY table_name, seq", migration)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c engine.Chunk
-		var lo, hi sql.NullString
-		var done int
-		if err := rows.Scan(&c.Table, &c.Seq, &lo, &hi, &done, &c.Rows, &c.End); err != nil {
-			return nil, err
-		}
-		c.Done = done != 0
-		if lo.Valid {
-			_ = json.Unmarshal([]byte(lo.String), &c.Lo)
-		}
-		if hi.Valid {
-			_ = json.Unmarshal([]byte(hi.String), &c.Hi)
-		}
-		cp.Chunks = append(cp.Chunks, c)
-	}
-	return cp, rows.Err()
+	return sqlmeta.ReadCheckpoint(ctx, t.db, "_godwit_migrations", "_godwit_chunks", migration)
 }
 
 // CreateTables implements engine.Target. SQLite cannot add a primary key later,
@@ -150,13 +92,13 @@ func (t *Target) CreateTables(ctx context.Context, migration string, tables []*s
 	}
 	for _, c := range chunks {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO _godwit_chunks (migration, table_name, seq, lo, hi) VALUES (?, ?, ?, ?, ?)",
-			migration, c.Table, c.Seq, jsonBound(c.Lo), jsonBound(c.Hi)); err != nil {
+			migration, c.Table, c.Seq, sqlmeta.JSONBound(c.Lo), sqlmeta.JSONBound(c.Hi)); err != nil {
 			return err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO _godwit_migrations (name, stage, start_pos) VALUES (?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET stage = excluded.stage, start_pos = excluded.start_pos, applied_pos = NULL, consistency_pos = NULL`,
-		migration, string(engine.StageCopying), encodePos(start)); err != nil {
+		migration, string(engine.StageCopying), sqlmeta.EncodePos(start)); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -203,7 +145,7 @@ func (t *Target) WriteChunk(ctx context.Context, migration string, tb *schema.Ta
 		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE _godwit_chunks SET done = 1, rows = ?, end_pos = ? WHERE migration = ? AND table_name = ? AND seq = ?",
-		rows, encodePos(pos), migration, c.Table, c.Seq); err != nil {
+		rows, sqlmeta.EncodePos(pos), migration, c.Table, c.Seq); err != nil {
 		return 0, err
 	}
 	return rows, tx.Commit()
@@ -259,17 +201,13 @@ func (t *Target) ValidateForeignKeys(context.Context, *schema.Table) error { ret
 // SetStage implements engine.Target.
 func (t *Target) SetStage(ctx context.Context, migration string, stage engine.Stage, consistency position.Position) error {
 	_, err := t.db.ExecContext(ctx, "UPDATE _godwit_migrations SET stage = ?, consistency_pos = coalesce(?, consistency_pos) WHERE name = ?",
-		string(stage), encodePos(consistency), migration)
+		string(stage), sqlmeta.EncodePos(consistency), migration)
 	return err
 }
 
 // Applied implements engine.Target.
 func (t *Target) Applied(ctx context.Context, migration string) (position.Position, error) {
-	var s sql.NullString
-	if err := t.db.QueryRowContext(ctx, "SELECT coalesce(applied_pos, start_pos) FROM _godwit_migrations WHERE name = ?", migration).Scan(&s); err != nil {
-		return nil, fmt.Errorf("reading the applied position: %w", err)
-	}
-	return parsePos(s)
+	return sqlmeta.Applied(ctx, t.db, "_godwit_migrations", migration)
 }
 
 // SetSequences implements engine.Target: AUTOINCREMENT counters.
@@ -433,7 +371,7 @@ func (a *applyTx) Apply(ctx context.Context, seg engine.Segment) error {
 }
 
 func (a *applyTx) Commit(ctx context.Context, applied position.Position) error {
-	if _, err := a.tx.ExecContext(ctx, "UPDATE _godwit_migrations SET applied_pos = ? WHERE name = ?", encodePos(applied), a.migration); err != nil {
+	if _, err := a.tx.ExecContext(ctx, "UPDATE _godwit_migrations SET applied_pos = ? WHERE name = ?", sqlmeta.EncodePos(applied), a.migration); err != nil {
 		_ = a.tx.Rollback()
 		return err
 	}

@@ -1,0 +1,88 @@
+// Package sqlmeta is the bookkeeping shared by the targets godwit reaches
+// through database/sql (SQLite, MySQL): a migrations table with the stage and
+// positions, and a chunks table with each chunk's bounds (JSON) and state,
+// written by each target in its own SQL and read back here.
+package sqlmeta
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/position"
+)
+
+// EncodePos is a position as stored (its Encode form), or NULL.
+func EncodePos(p position.Position) any {
+	if p == nil {
+		return nil
+	}
+	return p.Encode()
+}
+
+// JSONBound is a chunk bound as stored (a JSON array), or NULL when open.
+func JSONBound(b []string) any {
+	if b == nil {
+		return nil
+	}
+	j, _ := json.Marshal(b)
+	return string(j)
+}
+
+// ReadCheckpoint reads what the target recorded of a migration from the
+// migrations and chunks tables (names as the target's SQL writes them).
+// Stage "" means the migration is new there.
+func ReadCheckpoint(ctx context.Context, db *sql.DB, migrations, chunks, name string) (*engine.Checkpoint, error) {
+	cp := &engine.Checkpoint{}
+	var stage string
+	var start, applied, cons sql.NullString
+	err := db.QueryRowContext(ctx, "SELECT stage, start_pos, applied_pos, consistency_pos FROM "+migrations+" WHERE name = ?", name).Scan(&stage, &start, &applied, &cons)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cp, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cp.Stage = engine.Stage(stage)
+	if err := cp.SetPositions(start.String, applied.String, cons.String); err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, "SELECT table_name, seq, lo, hi, done, `rows`, coalesce(end_pos, '') FROM "+chunks+" WHERE migration = ? ORDER BY table_name, seq", name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c engine.Chunk
+		var lo, hi sql.NullString
+		var done int
+		if err := rows.Scan(&c.Table, &c.Seq, &lo, &hi, &done, &c.Rows, &c.End); err != nil {
+			return nil, err
+		}
+		c.Done = done != 0
+		if lo.Valid {
+			_ = json.Unmarshal([]byte(lo.String), &c.Lo)
+		}
+		if hi.Valid {
+			_ = json.Unmarshal([]byte(hi.String), &c.Hi)
+		}
+		cp.Chunks = append(cp.Chunks, c)
+	}
+	return cp, rows.Err()
+}
+
+// Applied is the position up to which the target holds every change: the
+// last one replay committed, or the start before any.
+func Applied(ctx context.Context, db *sql.DB, migrations, name string) (position.Position, error) {
+	var s sql.NullString
+	if err := db.QueryRowContext(ctx, "SELECT coalesce(applied_pos, start_pos) FROM "+migrations+" WHERE name = ?", name).Scan(&s); err != nil {
+		return nil, fmt.Errorf("reading the applied position: %w", err)
+	}
+	if !s.Valid || s.String == "" {
+		return nil, nil
+	}
+	return position.Parse(s.String)
+}
