@@ -94,6 +94,27 @@ func (s *Server) status(ctx context.Context, name string) (workflow.Status, int,
 	return st, http.StatusOK, nil
 }
 
+// writeStatus answers with the migration's status and code (or the error
+// reading it).
+func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, name string, code int) {
+	st, errCode, err := s.status(r.Context(), name)
+	if err != nil {
+		writeError(w, errCode, err)
+		return
+	}
+	writeJSON(w, code, st)
+}
+
+// exists reports whether the migration exists, answering 404 (or the error
+// reading it) when it does not.
+func (s *Server) exists(w http.ResponseWriter, r *http.Request, name string) bool {
+	if _, code, err := s.status(r.Context(), name); err != nil {
+		writeError(w, code, err)
+		return false
+	}
+	return true
+}
+
 func (s *Server) statuses(ctx context.Context) ([]workflow.Status, error) {
 	list, err := s.Runner.Store.List(ctx)
 	if err != nil {
@@ -120,12 +141,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
-	st, code, err := s.status(r.Context(), r.PathValue("name"))
-	if err != nil {
-		writeError(w, code, err)
-		return
-	}
-	writeJSON(w, code, st)
+	s.writeStatus(w, r, r.PathValue("name"), http.StatusOK)
 }
 
 // CreateRequest is the body of POST /api/v1/migrations: a name and the same
@@ -162,12 +178,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code, err)
 		return
 	}
-	st, code, err := s.status(r.Context(), req.Name)
-	if err != nil {
-		writeError(w, code, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, st)
+	s.writeStatus(w, r, req.Name, http.StatusCreated)
 }
 
 func decodeOptional(r *http.Request, v any) error {
@@ -213,20 +224,14 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		}
 		*d.dst = v
 	}
-	if _, code, err := s.status(r.Context(), name); err != nil {
-		writeError(w, code, err)
+	if !s.exists(w, r, name) {
 		return
 	}
 	if _, err := s.Runner.Complete(r.Context(), name, opts); err != nil {
 		writeError(w, http.StatusConflict, err)
 		return
 	}
-	st, code, err := s.status(r.Context(), name)
-	if err != nil {
-		writeError(w, code, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+	s.writeStatus(w, r, name, http.StatusOK)
 }
 
 // CancelRequest is the optional body of .../cancel.
@@ -241,26 +246,19 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	if _, code, err := s.status(r.Context(), name); err != nil {
-		writeError(w, code, err)
+	if !s.exists(w, r, name) {
 		return
 	}
 	if err := s.Runner.Cancel(r.Context(), name, req.DropTarget, time.Minute); err != nil {
 		writeError(w, http.StatusConflict, err)
 		return
 	}
-	st, code, err := s.status(r.Context(), name)
-	if err != nil {
-		writeError(w, code, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+	s.writeStatus(w, r, name, http.StatusOK)
 }
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if _, code, err := s.status(r.Context(), name); err != nil {
-		writeError(w, code, err)
+	if !s.exists(w, r, name) {
 		return
 	}
 	removed, err := s.Runner.Delete(r.Context(), name)
@@ -275,8 +273,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 // answers 202; its progress and result show in the migration's "verify".
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if _, code, err := s.status(r.Context(), name); err != nil {
-		writeError(w, code, err)
+	if !s.exists(w, r, name) {
 		return
 	}
 	// An error in the first half second (a verification already running, an
@@ -295,12 +292,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusConflict, err)
 			return
 		}
-		st, code, err := s.status(r.Context(), name)
-		if err != nil {
-			writeError(w, code, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, st)
+		s.writeStatus(w, r, name, http.StatusOK)
 	case <-time.After(500 * time.Millisecond):
 		writeJSON(w, http.StatusAccepted, map[string]string{"verifying": name})
 	}
