@@ -328,10 +328,11 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 		if err != nil {
 			return err
 		}
-		if a, ok := acked().(position.Binlog); ok && a != *s.needed.Load() && a.Covers(*s.needed.Load()) {
-			s.needed.Store(&a)
-		}
 		if boundary && ev.Header.LogPos > 0 {
+			// What the target committed moves only between transactions.
+			if a, ok := acked().(position.Binlog); ok && a != *s.needed.Load() && a.Covers(*s.needed.Load()) {
+				s.needed.Store(&a)
+			}
 			received = position.Binlog{File: dec.file, Pos: ev.Header.LogPos}
 			if r, rot := ev.Event.(*replication.RotateEvent); rot {
 				received.Pos = uint32(r.Position)

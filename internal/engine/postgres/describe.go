@@ -12,10 +12,10 @@ import (
 
 func describe(ctx context.Context, pool *pgxpool.Pool) (engine.ServerInfo, error) {
 	info := engine.ServerInfo{Engine: "postgres", Settings: map[string]string{}}
-	var wal, slots, senders, used, tz string
+	var wal, slots, senders, used string
 	err := pool.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('wal_level'),
   current_setting('max_replication_slots'), current_setting('max_wal_senders'),
-  (SELECT count(*)::text FROM pg_replication_slots), current_setting('TimeZone')`).Scan(&info.Version, &wal, &slots, &senders, &used, &tz)
+  (SELECT count(*)::text FROM pg_replication_slots)`).Scan(&info.Version, &wal, &slots, &senders, &used)
 	if err != nil {
 		return info, fmt.Errorf("reading the server's settings: %w", err)
 	}
