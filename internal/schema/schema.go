@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/godwit-db/godwit/internal/types"
 )
 
 // Column is one column of a table.
@@ -21,6 +23,12 @@ type Column struct {
 	Identity  string `json:"identity,omitempty"`  // "ALWAYS", "BY DEFAULT" or ""
 	Generated string `json:"generated,omitempty"` // stored generation expression; such columns are never copied
 	Collation string `json:"collation,omitempty"`
+	// AutoIncrement marks a column whose values come from a counter: MySQL's
+	// AUTO_INCREMENT, a PostgreSQL identity or serial, SQLite's INTEGER PRIMARY KEY.
+	AutoIncrement bool `json:"auto_increment,omitempty"`
+	// Neutral is the column's type in the neutral model, set for migrations
+	// between engines (the dialects map both ends through it).
+	Neutral *types.Type `json:"neutral,omitempty"`
 }
 
 // Constraint is a table constraint kept as engine text.
@@ -30,12 +38,25 @@ type Constraint struct {
 	Def  string `json:"def"`
 	// RefTable is the qualified referenced table of a foreign key.
 	RefTable string `json:"ref_table,omitempty"`
+	// Columns are the constrained columns (primary, unique, foreign keys), for
+	// rebuilding the constraint on another engine; empty when not plain columns.
+	Columns []string `json:"columns,omitempty"`
+	// RefColumns, OnDelete and OnUpdate complete a foreign key ("CASCADE",
+	// "SET NULL", "SET DEFAULT", "RESTRICT"; "" for NO ACTION).
+	RefColumns []string `json:"ref_columns,omitempty"`
+	OnDelete   string   `json:"on_delete,omitempty"`
+	OnUpdate   string   `json:"on_update,omitempty"`
 }
 
 // Index is a secondary index that does not back a constraint.
 type Index struct {
 	Name string `json:"name"`
 	Def  string `json:"def"`
+	// Columns are the indexed columns in order, empty for an index on
+	// expressions (which cannot be rebuilt on another engine); Unique marks a
+	// unique index.
+	Columns []string `json:"columns,omitempty"`
+	Unique  bool     `json:"unique,omitempty"`
 }
 
 // Table is one table selected for migration.
