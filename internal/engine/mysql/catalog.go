@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/godwit-db/godwit/internal/schema"
+	"github.com/godwit-db/godwit/internal/types"
 )
 
 // systemDatabases are never migrated.
@@ -52,10 +53,19 @@ FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SC
 	if len(tables) == 0 {
 		return nil, nil
 	}
-	if err := readColumns(ctx, db, byName); err != nil {
+	var version string
+	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return nil, fmt.Errorf("reading the server version: %w", err)
+	}
+	if err := readColumns(ctx, db, byName, strings.Contains(strings.ToLower(version), "mariadb")); err != nil {
 		return nil, err
 	}
-	if err := readKeys(ctx, db, byName); err != nil {
+	indexes, err := readKeys(ctx, db, byName)
+	if err != nil {
+		return nil, err
+	}
+	fks, err := readForeignKeys(ctx, db, byName)
+	if err != nil {
 		return nil, err
 	}
 	for _, t := range tables {
@@ -64,11 +74,12 @@ FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SC
 			return nil, fmt.Errorf("reading the definition of %s: %w", t.QualifiedName(), err)
 		}
 		splitCreate(t, create)
+		describeKeys(t, indexes[t.QualifiedName()], fks[t.QualifiedName()])
 	}
 	return tables, nil
 }
 
-func readColumns(ctx context.Context, db querier, byName map[string]*schema.Table) error {
+func readColumns(ctx context.Context, db querier, byName map[string]*schema.Table, mariadb bool) error {
 	rows, err := db.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA,
   coalesce(GENERATION_EXPRESSION, ''), coalesce(COLLATION_NAME, '')
 FROM information_schema.COLUMNS ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`)
@@ -89,6 +100,9 @@ FROM information_schema.COLUMNS ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSIT
 		}
 		c.NotNull = nullable == "NO"
 		c.Default = def.String
+		if !mariadb {
+			c.Default = mysqlDefault(&c, def, extra)
+		}
 		if isGenerated(extra) {
 			c.Generated = gen
 			if c.Generated == "" {
@@ -96,11 +110,34 @@ FROM information_schema.COLUMNS ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSIT
 			}
 		}
 		if strings.Contains(strings.ToLower(extra), "auto_increment") {
-			c.Identity = "AUTO_INCREMENT"
+			c.Identity, c.AutoIncrement = "AUTO_INCREMENT", true
 		}
 		t.Columns = append(t.Columns, c)
 	}
 	return rows.Err()
+}
+
+// mysqlDefault brings MySQL's COLUMN_DEFAULT to MariaDB's form, which the
+// dialect's Default reads: string literals quoted, NULL spelled out,
+// expressions (EXTRA says DEFAULT_GENERATED) as written.
+func mysqlDefault(c *schema.Column, def sql.NullString, extra string) string {
+	switch {
+	case !def.Valid && !c.NotNull && !isGenerated(extra) && !strings.Contains(strings.ToLower(extra), "auto_increment"):
+		return "NULL"
+	case !def.Valid:
+		return ""
+	case strings.Contains(strings.ToUpper(extra), "DEFAULT_GENERATED"):
+		return def.String
+	}
+	switch neutral(nil, c).Kind {
+	case types.Int, types.Decimal, types.Float, types.Year, types.Bit:
+		return def.String
+	case types.Bytes:
+		if strings.HasPrefix(def.String, "0x") {
+			return def.String
+		}
+	}
+	return QuoteString(def.String)
 }
 
 // isGenerated reports a generated column from information_schema's EXTRA
@@ -110,47 +147,56 @@ func isGenerated(extra string) bool {
 	return strings.Contains(e, "VIRTUAL GENERATED") || strings.Contains(e, "STORED GENERATED") || strings.Contains(e, "PERSISTENT GENERATED")
 }
 
-func readKeys(ctx context.Context, db querier, byName map[string]*schema.Table) error {
-	rows, err := db.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART IS NOT NULL, NULLABLE
+// indexInfo is one index as information_schema.STATISTICS describes it.
+type indexInfo struct {
+	cols   []string
+	unique bool
+	usable bool // can identify rows: unique, on whole non-null columns
+	plain  bool // a B-tree or hash index on columns, which other engines can rebuild
+}
+
+// readKeys picks each table's key (its primary key, else the narrowest usable
+// unique index) and returns every index by table and name.
+func readKeys(ctx context.Context, db querier, byName map[string]*schema.Table) (map[string]map[string]*indexInfo, error) {
+	rows, err := db.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART IS NOT NULL, NULLABLE, INDEX_TYPE
 FROM information_schema.STATISTICS ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`)
 	if err != nil {
-		return fmt.Errorf("reading keys: %w", err)
+		return nil, fmt.Errorf("reading keys: %w", err)
 	}
 	defer rows.Close()
-	type index struct {
-		cols   []string
-		usable bool
-	}
-	unique := map[string]map[string]*index{}
+	all := map[string]map[string]*indexInfo{}
 	for rows.Next() {
-		var sch, tbl, name, nullable string
+		var sch, tbl, name, nullable, typ string
 		var col sql.NullString
 		var nonUnique int
 		var prefix bool
-		if err := rows.Scan(&sch, &tbl, &name, &nonUnique, &col, &prefix, &nullable); err != nil {
-			return err
+		if err := rows.Scan(&sch, &tbl, &name, &nonUnique, &col, &prefix, &nullable, &typ); err != nil {
+			return nil, err
 		}
 		q := sch + "." + tbl
-		if byName[q] == nil || nonUnique != 0 {
+		if byName[q] == nil {
 			continue
 		}
-		if unique[q] == nil {
-			unique[q] = map[string]*index{}
+		if all[q] == nil {
+			all[q] = map[string]*indexInfo{}
 		}
-		ix := unique[q][name]
+		ix := all[q][name]
 		if ix == nil {
-			ix = &index{usable: true}
-			unique[q][name] = ix
+			ix = &indexInfo{unique: nonUnique == 0, usable: nonUnique == 0, plain: typ == "BTREE" || typ == "HASH"}
+			all[q][name] = ix
 		}
 		if !col.Valid || prefix || nullable == "YES" {
 			ix.usable = false // an expression, a prefix or a nullable column cannot identify rows
 		}
+		if !col.Valid {
+			ix.plain = false
+		}
 		ix.cols = append(ix.cols, col.String)
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	for q, ixs := range unique {
+	for q, ixs := range all {
 		t := byName[q]
 		if pk := ixs["PRIMARY"]; pk != nil {
 			t.Key = pk.cols
@@ -173,7 +219,75 @@ FROM information_schema.STATISTICS ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME
 			t.Key, t.KeyIndex = ixs[names[0]].cols, names[0]
 		}
 	}
-	return nil
+	return all, nil
+}
+
+// readForeignKeys returns the foreign keys of the tables by table and name,
+// with their columns and rules.
+func readForeignKeys(ctx context.Context, db querier, byName map[string]*schema.Table) (map[string]map[string]*schema.Constraint, error) {
+	rows, err := db.QueryContext(ctx, `SELECT k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA,
+  k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE
+FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r
+  ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
+WHERE k.REFERENCED_TABLE_NAME IS NOT NULL
+ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION`)
+	if err != nil {
+		return nil, fmt.Errorf("reading foreign keys: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]map[string]*schema.Constraint{}
+	rule := func(r string) string {
+		if strings.EqualFold(r, "NO ACTION") {
+			return ""
+		}
+		return strings.ToUpper(r)
+	}
+	for rows.Next() {
+		var sch, tbl, name, col, refSch, refTbl, refCol, onUpdate, onDelete string
+		if err := rows.Scan(&sch, &tbl, &name, &col, &refSch, &refTbl, &refCol, &onUpdate, &onDelete); err != nil {
+			return nil, err
+		}
+		q := sch + "." + tbl
+		if byName[q] == nil {
+			continue
+		}
+		if out[q] == nil {
+			out[q] = map[string]*schema.Constraint{}
+		}
+		fk := out[q][name]
+		if fk == nil {
+			fk = &schema.Constraint{RefTable: refSch + "." + refTbl, OnDelete: rule(onDelete), OnUpdate: rule(onUpdate)}
+			out[q][name] = fk
+		}
+		fk.Columns = append(fk.Columns, col)
+		fk.RefColumns = append(fk.RefColumns, refCol)
+	}
+	return out, rows.Err()
+}
+
+// describeKeys completes what splitCreate read with the columns of the
+// primary key, of each index and of each foreign key, for other engines. An
+// index on expressions, or a full-text, spatial or vector one, gets no columns.
+func describeKeys(t *schema.Table, ixs map[string]*indexInfo, fks map[string]*schema.Constraint) {
+	if pk := ixs["PRIMARY"]; pk != nil {
+		t.Constraints = append(t.Constraints, schema.Constraint{Name: "PRIMARY", Kind: "p", Columns: pk.cols,
+			Def: "PRIMARY KEY (" + quoteList(pk.cols, ",") + ")"})
+	}
+	for i := range t.Indexes {
+		ix := &t.Indexes[i]
+		if info := ixs[ix.Name]; info != nil {
+			ix.Unique = info.unique
+			if info.plain {
+				ix.Columns = info.cols
+			}
+		}
+	}
+	for i := range t.Constraints {
+		c := &t.Constraints[i]
+		if fk := fks[c.Name]; c.Kind == "f" && fk != nil {
+			c.Columns, c.RefColumns, c.RefTable, c.OnDelete, c.OnUpdate = fk.Columns, fk.RefColumns, fk.RefTable, fk.OnDelete, fk.OnUpdate
+		}
+	}
 }
 
 func hasGenerated(t *schema.Table, cols []string) bool {

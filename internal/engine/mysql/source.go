@@ -321,17 +321,40 @@ func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk,
 		}
 		defer conn.Close()
 	}
+	if err := writeRows(ctx, conn, t, c.Lo, c.Hi, w); err != nil {
+		return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
+	}
+	if s.snap != nil {
+		return nil, nil
+	}
+	return masterStatus(ctx, conn)
+}
+
+// ReadRange implements engine.RangeReader: the rows with lo < key <= hi in
+// Format, in one SELECT, without a binlog position (it works on a server with
+// the binary log off, such as a target).
+func (s *Source) ReadRange(ctx context.Context, t *schema.Table, lo, hi []string, w io.Writer) error {
+	if err := writeRows(ctx, s.db, t, lo, hi, w); err != nil {
+		return fmt.Errorf("reading %s: %w", t.QualifiedName(), err)
+	}
+	return nil
+}
+
+// writeRows writes the rows with lo < key <= hi (all rows of a table without
+// a key) in Format, in key order, each column read with selectExpr.
+func writeRows(ctx context.Context, q querier, t *schema.Table, lo, hi []string, w io.Writer) error {
 	cols := copyColumns(t)
 	where, args := "TRUE", []any(nil)
 	order := ""
 	if t.HasKey() {
-		where, args = rangeWhere(t, c.Lo, c.Hi)
+		where, args = rangeWhere(t, lo, hi)
 		order = " ORDER BY " + quoteNames(keyColumns(t))
 	}
-	rows, err := conn.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s%s", selectList(cols), qualified(t), where, order), args...)
+	rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s%s", selectList(cols), qualified(t), where, order), args...)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
+		return err
 	}
+	defer rows.Close()
 	vals := make([]sql.RawBytes, len(cols))
 	ptrs := make([]any, len(cols))
 	for i := range vals {
@@ -340,8 +363,7 @@ func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk,
 	var buf []byte
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			rows.Close()
-			return nil, err
+			return err
 		}
 		buf = buf[:0]
 		for i, v := range vals {
@@ -356,19 +378,13 @@ func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk,
 		}
 		buf = append(buf, '\n')
 		if _, err := w.Write(buf); err != nil {
-			rows.Close()
-			return nil, err
+			return err
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
-	}
-	if s.snap != nil {
-		return nil, nil
-	}
-	return masterStatus(ctx, conn)
+	return rows.Err()
 }
+
+var _ engine.RangeReader = (*Source)(nil)
 
 // fenceTag names one migration's fence triggers.
 func fenceTag(migration string) string {
@@ -473,14 +489,16 @@ func (s *Source) Unfence(ctx context.Context, migration string, _ []*schema.Tabl
 	return []string{fmt.Sprintf("write fence (%d triggers)", len(names))}, nil
 }
 
-// Sequences implements engine.Source: AUTO_INCREMENT counters.
+// Sequences implements engine.Source: AUTO_INCREMENT counters, each as the
+// last value handed out (Value = the table's AUTO_INCREMENT - 1, Called set).
+// Values are only read for AUTO_INCREMENT columns.
 func (s *Source) Sequences(ctx context.Context, tables []*schema.Table) ([]engine.SequenceValue, error) {
 	_, _ = s.db.ExecContext(ctx, "SET SESSION information_schema_stats_expiry = 0") // MySQL 8 caches it; MariaDB has no such variable
 	var out []engine.SequenceValue
 	for _, t := range tables {
 		col := ""
 		for _, c := range t.Columns {
-			if c.Identity == "AUTO_INCREMENT" {
+			if c.AutoIncrement || c.Identity == "AUTO_INCREMENT" {
 				col = c.Name
 			}
 		}

@@ -67,11 +67,15 @@ func selectExpr(c *schema.Column) string {
 }
 
 // loadTarget is how a column appears in LOAD DATA's column list, and its SET
-// clause when the text needs converting.
+// clause when the text needs converting: BIT from its number, and JSON, which
+// MySQL refuses to read from the binary character set the file is read in.
 func loadTarget(c *schema.Column, i int) (col, set string) {
-	if baseType(c) == "bit" {
-		v := "@v" + itoa(i)
+	v := "@v" + itoa(i)
+	switch baseType(c) {
+	case "bit":
 		return v, QuoteIdent(c.Name) + " = CAST(" + v + " AS UNSIGNED)"
+	case "json":
+		return v, QuoteIdent(c.Name) + " = CONVERT(" + v + " USING utf8mb4)"
 	}
 	return QuoteIdent(c.Name), ""
 }

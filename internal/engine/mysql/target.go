@@ -181,6 +181,14 @@ func (t *Target) WriteChunk(ctx context.Context, migration string, tb *schema.Ta
 		}
 		return 0, fmt.Errorf("writing %s chunk %d: %s", tb.QualifiedName(), c.Seq, describe(err))
 	}
+	warning, err := loadWarning(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	if warning != "" {
+		return 0, &engine.PermanentError{Err: fmt.Errorf("writing %s chunk %d: the target did not store a row as read (%s): make the target table's columns able to hold the source's values",
+			tb.QualifiedName(), c.Seq, warning)}
+	}
 	rows, _ := res.RowsAffected()
 	pos, err := end()
 	if err != nil {
@@ -191,6 +199,28 @@ func (t *Target) WriteChunk(ctx context.Context, migration string, tb *schema.Ta
 		return 0, err
 	}
 	return rows, tx.Commit()
+}
+
+// loadWarning returns the first warning of the LOAD DATA just run, or "":
+// with LOCAL the server stores what it can of a value it cannot hold
+// (truncated, out of range) and skips duplicate keys, with a warning only.
+func loadWarning(ctx context.Context, tx *sql.Tx) (string, error) {
+	rows, err := tx.QueryContext(ctx, "SHOW WARNINGS")
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var level, msg string
+		var code int
+		if err := rows.Scan(&level, &code, &msg); err != nil {
+			return "", err
+		}
+		if level != "Note" {
+			return fmt.Sprintf("%s, warning %d", msg, code), nil
+		}
+	}
+	return "", rows.Err()
 }
 
 func (t *Target) existingIndexes(ctx context.Context, tb *schema.Table) (map[string]bool, error) {
@@ -332,7 +362,9 @@ func (t *Target) Applied(ctx context.Context, migration string) (position.Positi
 }
 
 // SetSequences implements engine.Target: AUTO_INCREMENT counters (the server
-// keeps the larger of the value and the column's maximum plus one).
+// keeps the larger of the value and the column's maximum plus one). A value
+// with Called set is the last one handed out, as Sources read them; without
+// it, the next one to hand out.
 func (t *Target) SetSequences(ctx context.Context, tables []*schema.Table, values []engine.SequenceValue) error {
 	byName := map[string]*schema.Table{}
 	for _, tb := range tables {
@@ -343,7 +375,11 @@ func (t *Target) SetSequences(ctx context.Context, tables []*schema.Table, value
 		if tb == nil {
 			continue
 		}
-		if _, err := t.db.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s AUTO_INCREMENT = %d", qualified(tb), v.Value+1)); err != nil {
+		next := v.Value
+		if v.Called {
+			next++
+		}
+		if _, err := t.db.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s AUTO_INCREMENT = %d", qualified(tb), max(next, 1))); err != nil {
 			return fmt.Errorf("setting the AUTO_INCREMENT of %s: %s", v.Table, describe(err))
 		}
 	}

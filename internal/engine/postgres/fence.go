@@ -174,8 +174,10 @@ func (t *Target) SetSequences(ctx context.Context, tables []*schema.Table, value
 		if seq == nil {
 			return fmt.Errorf("target column %s.%s has no sequence to carry the source's value %d", v.Table, v.Column, v.Value)
 		}
-		// A sequence shared by several columns is set once per column: keep the highest.
-		if _, err := t.pool.Exec(ctx, "SELECT setval($1::regclass, greatest($2, (SELECT last_value FROM "+*seq+")), $3)", *seq, v.Value, v.Called); err != nil {
+		// A sequence shared by several columns is set once per column: keep the
+		// highest. (value, is_called) pairs compare as the next value they give:
+		// (N, called) is past (N, not called), so it is never moved back to it.
+		if _, err := t.pool.Exec(ctx, "SELECT setval($1::regclass, $2, $3) FROM "+*seq+" WHERE ($2::bigint, $3::boolean) > (last_value, is_called)", *seq, v.Value, v.Called); err != nil {
 			return fmt.Errorf("setting sequence %s: %w", *seq, err)
 		}
 	}

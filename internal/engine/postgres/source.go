@@ -33,9 +33,16 @@ type Source struct {
 	// transaction that exported it stays open on snapConn.
 	snapshot string
 	snapConn *pgx.Conn
+	// format is the copy format of ReadChunk: pgbinary, or pgtext for a
+	// migration to another engine.
+	format string
 }
 
-var _ engine.Source = (*Source)(nil)
+var (
+	_ engine.Source           = (*Source)(nil)
+	_ engine.CopyFormatSetter = (*Source)(nil)
+	_ engine.RangeReader      = (*Source)(nil)
+)
 
 // ObjectName is the name of the slot and publication godwit creates for a migration.
 func ObjectName(migration string) string {
@@ -71,7 +78,7 @@ func OpenSource(ctx context.Context, rawURL, migration string, conns int) (*Sour
 		return nil, err
 	}
 	name := ObjectName(migration)
-	return &Source{checksummer: checksummer{pool}, url: rawURL, cfg: cfg, pool: pool, slot: name, pub: name}, nil
+	return &Source{checksummer: checksummer{pool}, url: rawURL, cfg: cfg, pool: pool, slot: name, pub: name, format: formatBinary}, nil
 }
 
 func (s *Source) Close() {
@@ -325,7 +332,38 @@ func (s *Source) PlanChunks(ctx context.Context, t *schema.Table, rows int64) ([
 }
 
 // CopyFormat implements engine.Source.
-func (s *Source) CopyFormat() string { return "pgbinary" }
+func (s *Source) CopyFormat() string { return s.format }
+
+// SetCopyFormat implements engine.CopyFormatSetter: pgbinary (the default)
+// or pgtext.
+func (s *Source) SetCopyFormat(format string) error {
+	if format != formatBinary && format != formatText {
+		return fmt.Errorf("PostgreSQL source cannot read chunks in format %q: use %s or %s", format, formatBinary, formatText)
+	}
+	s.format = format
+	return nil
+}
+
+func (s *Source) copyOutSQL(t *schema.Table, lo, hi []string) string {
+	if s.format == formatText {
+		return copyOutTextSQL(t, lo, hi)
+	}
+	return CopyOutSQL(t, lo, hi)
+}
+
+// ReadRange implements engine.RangeReader: the rows with lo < key <= hi in
+// COPY text format, the dialect's ReadFormat.
+func (s *Source) ReadRange(ctx context.Context, t *schema.Table, lo, hi []string, w io.Writer) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Conn().PgConn().CopyTo(ctx, w, copyOutTextSQL(t, lo, hi)); err != nil {
+		return fmt.Errorf("reading rows of %s: %w", t.QualifiedName(), err)
+	}
+	return nil
+}
 
 // ReadChunk implements engine.Source.
 func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk, w io.Writer) (position.Position, error) {
@@ -339,13 +377,13 @@ func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk,
 			if _, err := tx.Exec(ctx, "SET TRANSACTION SNAPSHOT "+QuoteLiteral(s.snapshot)); err != nil {
 				return err
 			}
-			_, err := conn.Conn().PgConn().CopyTo(ctx, w, CopyOutSQL(t, c.Lo, c.Hi))
+			_, err := conn.Conn().PgConn().CopyTo(ctx, w, s.copyOutSQL(t, c.Lo, c.Hi))
 			return err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
 		}
-	} else if _, err := conn.Conn().PgConn().CopyTo(ctx, w, CopyOutSQL(t, c.Lo, c.Hi)); err != nil {
+	} else if _, err := conn.Conn().PgConn().CopyTo(ctx, w, s.copyOutSQL(t, c.Lo, c.Hi)); err != nil {
 		return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
 	}
 	return insertLSN(ctx, conn.Conn())

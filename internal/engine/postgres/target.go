@@ -181,8 +181,13 @@ func createTable(ctx context.Context, tx pgx.Tx, tb *schema.Table, truncate bool
 
 // WriteChunk implements engine.Target.
 func (t *Target) WriteChunk(ctx context.Context, migration string, tb *schema.Table, c engine.Chunk, format string, r io.Reader, end func() (position.Position, error)) (int64, error) {
-	if format != "pgbinary" {
-		return 0, fmt.Errorf("PostgreSQL target cannot load chunks in format %q", format)
+	copyIn := CopyInSQL(tb)
+	switch format {
+	case formatBinary:
+	case formatText:
+		copyIn = copyInTextSQL(tb)
+	default:
+		return 0, fmt.Errorf("PostgreSQL target cannot load chunks in format %q: use %s or %s", format, formatBinary, formatText)
 	}
 	conn, err := t.pool.Acquire(ctx)
 	if err != nil {
@@ -195,7 +200,7 @@ func (t *Target) WriteChunk(ctx context.Context, migration string, tb *schema.Ta
 		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
 			return err
 		}
-		tag, err := conn.Conn().PgConn().CopyFrom(ctx, r, CopyInSQL(tb))
+		tag, err := conn.Conn().PgConn().CopyFrom(ctx, r, copyIn)
 		if err != nil {
 			return err
 		}

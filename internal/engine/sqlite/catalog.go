@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,6 +81,15 @@ func describe(ctx context.Context, db *sql.DB, t *schema.Table) error {
 	for _, p := range pks {
 		t.Key = append(t.Key, p.name)
 	}
+	if len(t.Key) > 0 {
+		t.Constraints = append(t.Constraints, schema.Constraint{Name: t.Name + "_pkey", Kind: "p", Def: "PRIMARY KEY (" + quoteList(t.Key) + ")", Columns: t.Key})
+	}
+	// An INTEGER PRIMARY KEY is the rowid: SQLite hands out its values.
+	if len(t.Key) == 1 && !withoutRowid.MatchString(t.CreateSQL) {
+		if c := t.Column(t.Key[0]); strings.EqualFold(strings.TrimSpace(c.Type), "INTEGER") {
+			c.AutoIncrement = true
+		}
+	}
 
 	// Indexes with a definition (automatic ones come with the table's constraints).
 	rows, err = db.QueryContext(ctx, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name", t.Name)
@@ -95,6 +105,12 @@ func describe(ctx context.Context, db *sql.DB, t *schema.Table) error {
 		t.Indexes = append(t.Indexes, schemaIndex(ix.name, ix.def))
 	}
 	rows.Close()
+	if err := describeIndexes(ctx, db, t); err != nil {
+		return err
+	}
+	if err := readForeignKeys(ctx, db, t); err != nil {
+		return err
+	}
 
 	if len(t.Key) == 0 {
 		if err := pickUniqueKey(ctx, db, t); err != nil {
@@ -105,6 +121,157 @@ func describe(ctx context.Context, db *sql.DB, t *schema.Table) error {
 }
 
 func schemaIndex(name, def string) schema.Index { return schema.Index{Name: name, Def: def} }
+
+var withoutRowid = regexp.MustCompile(`(?i)\)[^)]*\bWITHOUT\s+ROWID\b[^)]*$`)
+
+// describeIndexes fills Columns and Unique of the indexes and adds the table's
+// UNIQUE constraints (SQLite's automatic indexes of origin "u").
+func describeIndexes(ctx context.Context, db *sql.DB, t *schema.Table) error {
+	type info struct {
+		name            string
+		unique, partial bool
+		origin          string
+	}
+	rows, err := db.QueryContext(ctx, `SELECT name, "unique", origin, partial FROM pragma_index_list(?) ORDER BY name`, t.Name)
+	if err != nil {
+		return err
+	}
+	var list []info
+	for rows.Next() {
+		var i info
+		if err := rows.Scan(&i.name, &i.unique, &i.origin, &i.partial); err != nil {
+			rows.Close()
+			return err
+		}
+		list = append(list, i)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, i := range list {
+		cols, err := indexColumns(ctx, db, i.name)
+		if err != nil {
+			return err
+		}
+		switch i.origin {
+		case "u":
+			if cols != nil {
+				t.Constraints = append(t.Constraints, schema.Constraint{Name: t.Name + "_" + strings.Join(cols, "_") + "_key", Kind: "u",
+					Def: "UNIQUE (" + quoteList(cols) + ")", Columns: cols})
+			}
+		case "c":
+			for j := range t.Indexes {
+				if t.Indexes[j].Name == i.name {
+					t.Indexes[j].Unique = i.unique
+					if !i.partial { // a partial index cannot be rebuilt as a whole one
+						t.Indexes[j].Columns = cols
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// indexColumns lists an index's columns; nil when one is an expression.
+func indexColumns(ctx context.Context, db *sql.DB, index string) ([]string, error) {
+	rows, err := db.QueryContext(ctx, "SELECT name FROM pragma_index_info(?) ORDER BY seqno", index)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cols []string
+	expr := false
+	for rows.Next() {
+		var name sql.NullString
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		expr = expr || !name.Valid
+		cols = append(cols, name.String)
+	}
+	if expr {
+		return nil, rows.Err()
+	}
+	return cols, rows.Err()
+}
+
+// readForeignKeys adds the table's foreign keys; "NO ACTION" is "".
+func readForeignKeys(ctx context.Context, db *sql.DB, t *schema.Table) error {
+	rows, err := db.QueryContext(ctx, `SELECT id, "table", "from", "to", on_update, on_delete FROM pragma_foreign_key_list(?) ORDER BY id, seq`, t.Name)
+	if err != nil {
+		return err
+	}
+	var fks []*schema.Constraint
+	last := -1
+	implicit := map[*schema.Constraint]bool{} // REFERENCES parent without columns: its primary key
+	for rows.Next() {
+		var id int
+		var ref, from, onUpdate, onDelete string
+		var to sql.NullString
+		if err := rows.Scan(&id, &ref, &from, &to, &onUpdate, &onDelete); err != nil {
+			rows.Close()
+			return err
+		}
+		if id != last {
+			fks = append(fks, &schema.Constraint{Kind: "f", RefTable: schemaName + "." + ref, OnDelete: action(onDelete), OnUpdate: action(onUpdate)})
+			last = id
+		}
+		fk := fks[len(fks)-1]
+		fk.Columns = append(fk.Columns, from)
+		fk.RefColumns = append(fk.RefColumns, to.String)
+		implicit[fk] = implicit[fk] || !to.Valid
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, fk := range fks {
+		ref := strings.TrimPrefix(fk.RefTable, schemaName+".")
+		if implicit[fk] {
+			pk, err := primaryKey(ctx, db, ref)
+			if err != nil {
+				return err
+			}
+			fk.RefColumns = pk
+		}
+		fk.Name = t.Name + "_" + strings.Join(fk.Columns, "_") + "_fkey"
+		fk.Def = "FOREIGN KEY (" + quoteList(fk.Columns) + ") REFERENCES " + QuoteIdent(ref) + " (" + quoteList(fk.RefColumns) + ")"
+		if fk.OnDelete != "" {
+			fk.Def += " ON DELETE " + fk.OnDelete
+		}
+		if fk.OnUpdate != "" {
+			fk.Def += " ON UPDATE " + fk.OnUpdate
+		}
+		t.Constraints = append(t.Constraints, *fk)
+	}
+	return nil
+}
+
+func action(a string) string {
+	if strings.EqualFold(a, "NO ACTION") {
+		return ""
+	}
+	return strings.ToUpper(a)
+}
+
+func primaryKey(ctx context.Context, db *sql.DB, table string) ([]string, error) {
+	rows, err := db.QueryContext(ctx, "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
 
 // pickUniqueKey uses the narrowest total unique index over NOT NULL columns.
 func pickUniqueKey(ctx context.Context, db *sql.DB, t *schema.Table) error {

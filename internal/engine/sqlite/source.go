@@ -231,18 +231,50 @@ func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk,
 		return nil, err
 	}
 	defer tx.Rollback()
+	if err := writeRows(ctx, tx, t, c.Lo, c.Hi, "", w); err != nil {
+		return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
+	}
+	return s.currentSeq(ctx, tx)
+}
+
+// ReadRange implements engine.RangeReader: the rows with lo < key <= hi in
+// key order, without a position (so it also reads a target file, which has no
+// change capture).
+func (s *Source) ReadRange(ctx context.Context, t *schema.Table, lo, hi []string, w io.Writer) error {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	order := ""
+	if t.HasKey() {
+		order = " ORDER BY " + quoteList(t.Key)
+	}
+	if err := writeRows(ctx, tx, t, lo, hi, order, w); err != nil {
+		return fmt.Errorf("reading %s: %w", t.QualifiedName(), err)
+	}
+	return nil
+}
+
+var _ engine.RangeReader = (*Source)(nil)
+
+// writeRows writes the copied columns of the rows with lo < key <= hi to w in
+// the rows format.
+func writeRows(ctx context.Context, tx *sql.Tx, t *schema.Table, lo, hi []string, order string, w io.Writer) error {
 	where := "1"
 	var args []any
 	if t.HasKey() {
-		if where, args, err = rangeWhere(t, c.Lo, c.Hi); err != nil {
-			return nil, err
+		var err error
+		if where, args, err = rangeWhere(t, lo, hi); err != nil {
+			return err
 		}
 	}
 	cols := copyColumnNames(t)
-	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s", rawList(cols), QuoteIdent(t.Name), where), args...)
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s%s", rawList(cols), QuoteIdent(t.Name), where, order), args...)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
+		return err
 	}
+	defer rows.Close()
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
 	for i := range vals {
@@ -251,26 +283,19 @@ func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk,
 	var buf []byte
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			rows.Close()
-			return nil, err
+			return err
 		}
 		buf = buf[:0]
 		for _, v := range vals {
 			if buf, err = appendValue(buf, v); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("%s: %w", t.QualifiedName(), err)
+				return err
 			}
 		}
 		if _, err := w.Write(buf); err != nil {
-			rows.Close()
-			return nil, err
+			return err
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return s.currentSeq(ctx, tx)
+	return rows.Err()
 }
 
 // CurrentPosition implements engine.Source.
@@ -492,23 +517,36 @@ func (s *Source) Unfence(ctx context.Context, _ string, _ []*schema.Table) ([]st
 	return []string{fmt.Sprintf("write fence (%d triggers)", n)}, nil
 }
 
-// Sequences implements engine.Source: AUTOINCREMENT counters.
+// Sequences implements engine.Source: for each table with a counter, the last
+// value handed out (Called set): the AUTOINCREMENT counter in sqlite_sequence
+// or, above it or without one, the largest INTEGER PRIMARY KEY (a rowid table
+// hands out the largest plus one).
 func (s *Source) Sequences(ctx context.Context, tables []*schema.Table) ([]engine.SequenceValue, error) {
 	var out []engine.SequenceValue
 	for _, t := range tables {
-		var n int64
-		err := s.db.QueryRowContext(ctx, "SELECT seq FROM sqlite_sequence WHERE name = ?", t.Name).Scan(&n)
-		if errors.Is(err, sql.ErrNoRows) || (err != nil && strings.Contains(err.Error(), "no such table")) {
-			continue
-		}
-		if err != nil {
+		var seq sql.NullInt64
+		err := s.db.QueryRowContext(ctx, "SELECT seq FROM sqlite_sequence WHERE name = ?", t.Name).Scan(&seq)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) && !strings.Contains(err.Error(), "no such table") {
 			return nil, err
 		}
 		col := ""
-		if len(t.Key) == 1 {
+		for _, c := range t.Columns {
+			if c.AutoIncrement {
+				col = c.Name
+			}
+		}
+		var top sql.NullInt64
+		if col != "" {
+			if err := s.db.QueryRowContext(ctx, "SELECT max("+QuoteIdent(col)+") FROM "+QuoteIdent(t.Name)).Scan(&top); err != nil {
+				return nil, fmt.Errorf("reading the largest key of %s: %w", t.QualifiedName(), err)
+			}
+		} else if len(t.Key) == 1 {
 			col = t.Key[0]
 		}
-		out = append(out, engine.SequenceValue{Table: t.QualifiedName(), Column: col, Value: n, Called: true})
+		if !seq.Valid && !top.Valid {
+			continue
+		}
+		out = append(out, engine.SequenceValue{Table: t.QualifiedName(), Column: col, Value: max(seq.Int64, top.Int64), Called: true})
 	}
 	return out, nil
 }

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/godwit-db/godwit/internal/engine"
@@ -210,22 +212,44 @@ func (t *Target) Applied(ctx context.Context, migration string) (position.Positi
 	return sqlmeta.Applied(ctx, t.db, "_godwit_migrations", migration)
 }
 
-// SetSequences implements engine.Target: AUTOINCREMENT counters.
-func (t *Target) SetSequences(ctx context.Context, _ []*schema.Table, values []engine.SequenceValue) error {
+// SetSequences implements engine.Target: AUTOINCREMENT counters. A value is
+// the last one handed out (Called, as a SQLite source reads it) or the next
+// one to hand out (not Called); sqlite_sequence keeps the last. A table
+// without AUTOINCREMENT needs nothing: it hands out its largest key plus one.
+func (t *Target) SetSequences(ctx context.Context, tables []*schema.Table, values []engine.SequenceValue) error {
 	for _, v := range values {
 		name := strings.TrimPrefix(v.Table, schemaName+".")
-		res, err := t.db.ExecContext(ctx, "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", v.Value, name)
+		for _, tb := range tables {
+			if tb.QualifiedName() == v.Table {
+				name = tb.Name
+			}
+		}
+		var def string
+		err := t.db.QueryRowContext(ctx, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", name).Scan(&def)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if !autoincrement.MatchString(def) {
+			continue
+		}
+		last := v.Value
+		if !v.Called {
+			last--
+		}
+		res, err := t.db.ExecContext(ctx, "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", last, name)
 		if err != nil {
 			return fmt.Errorf("setting the AUTOINCREMENT counter of %s: %w", v.Table, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			if _, err := t.db.ExecContext(ctx, "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", name, v.Value); err != nil {
+			if _, err := t.db.ExecContext(ctx, "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", name, last); err != nil {
 				return fmt.Errorf("setting the AUTOINCREMENT counter of %s: %w", v.Table, err)
 			}
 		}
 	}
 	return nil
 }
+
+var autoincrement = regexp.MustCompile(`(?i)\bAUTOINCREMENT\b`)
 
 // DropTables implements engine.Target.
 func (t *Target) DropTables(ctx context.Context, tables []*schema.Table) error {
