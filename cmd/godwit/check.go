@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/engine/bridge"
 	"github.com/godwit-db/godwit/internal/workflow"
 )
 
@@ -62,8 +64,17 @@ nothing blocks, 1 when something does.`,
 	f.BoolVar(&spec.Once, "once", false, "assess a one-time copy (no change capture)")
 	f.BoolVar(&spec.AllowNoKey, "allow-no-key", false, "as for start: tables without a key are copied once")
 	f.BoolVar(&spec.TruncateTarget, "truncate-target", false, "as for start: target tables holding rows are emptied")
+	bridgeFlags(f, &spec.Bridge)
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return c
+}
+
+// bridgeFlags are the options of a migration between engines.
+func bridgeFlags(f *pflag.FlagSet, o *bridge.Options) {
+	f.StringVar(&o.Names, "names", "", "between engines: target identifier style: keep (default), lower, snake (InvoiceLine -> invoice_line) or pascal (invoice_line -> InvoiceLine)")
+	f.StringVar(&o.TargetSchema, "target-schema", "", "between engines: put every table in this target schema (MySQL: database)")
+	f.StringSliceVar(&o.AllowLossy, "allow-lossy", nil, "between engines: accept these lossy type mappings by name (docs/types.md; 'all' for every one)")
+	f.BoolVar(&o.TinyIntBool, "tinyint1-as-boolean", false, "between engines: map MySQL tinyint(1) to boolean (default: a small integer)")
 }
 
 func printCheck(out io.Writer, rep *workflow.CheckReport, source, target string) {
@@ -76,6 +87,17 @@ func printCheck(out io.Writer, rep *workflow.CheckReport, source, target string)
 		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", t.Name, t.Rows, sizeText(t.Bytes), orDash(strings.Join(t.Key, ", ")), t.Note)
 	}
 	w.Flush()
+	for _, t := range rep.Tables {
+		if t.Target == "" {
+			continue
+		}
+		fmt.Fprintf(out, "\n%s -> %s\n", t.Name, t.Target)
+		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		for _, c := range t.Columns {
+			fmt.Fprintf(w, "  %s\t%s\t->\t%s\t%s\n", c.Name, c.Type, c.Target, c.TargetType)
+		}
+		w.Flush()
+	}
 	est := "under a second"
 	if rep.CopySeconds >= 1 {
 		est = "roughly " + time.Duration(rep.CopySeconds*float64(time.Second)).Round(time.Second).String()

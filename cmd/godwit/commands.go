@@ -65,6 +65,7 @@ COMPLETED, CANCELLED or FAILED, or until SIGINT/SIGTERM, which pauses it at its 
 	f.Float64Var(&spec.MaxCopyRate, "max-copy-rate", 0, "limit the copy to this many rows per second, to spare the source (0: no limit)")
 	f.BoolVar(&spec.Verify, "verify", false, "verify source against target automatically once the migration is consistent (result in status)")
 	f.BoolVar(&spec.AllowNoKey, "allow-no-key", false, "copy tables without a primary or unique key once, without replaying their changes")
+	bridgeFlags(f, &spec.Bridge)
 	f.Int64Var(&spec.RetainedWarnMB, "warn-retained-mb", 10240, "warn in status, metrics and the log when the source keeps more change log (WAL, binlog) than this for the migration")
 	return c
 }

@@ -147,13 +147,15 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 
 func defaultEngines() workflow.Engines {
 	return workflow.Engines{
-		OpenSource:   engines.OpenSource,
-		OpenTarget:   engines.OpenTarget,
-		Check:        engines.Check,
-		SameDatabase: engines.SameDatabase,
-		Pair:         engines.Pair,
-		Redact:       engines.Redact,
-		TargetExists: engines.TargetExists,
+		OpenSource:    engines.OpenSource,
+		OpenTarget:    engines.OpenTarget,
+		Check:         engines.Check,
+		SameDatabase:  engines.SameDatabase,
+		Pair:          engines.Pair,
+		Redact:        engines.Redact,
+		TargetExists:  engines.TargetExists,
+		Dialect:       engines.Dialect,
+		DefaultSchema: engines.DefaultSchema,
 	}
 }
 

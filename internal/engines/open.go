@@ -81,12 +81,32 @@ func TargetExists(url string) bool {
 }
 
 // Pair reports why a source and target cannot be migrated between, or nil.
-// Cross-engine pairs need the neutral type mapping (a later step).
-func Pair(source, target string) error {
-	if s, t := scheme(source), scheme(target); s != t {
-		return fmt.Errorf("migrating from %s to %s is not supported yet: source and target must be the same engine", s, t)
+// Every pair of the three engines can.
+func Pair(source, target string) error { return nil }
+
+// Dialect is the engine's half of migrations between engines.
+func Dialect(url string) engine.Dialect {
+	switch scheme(url) {
+	case "sqlite":
+		return sqlite.Dialect()
+	case "mysql":
+		return mysql.Dialect()
 	}
-	return nil
+	return postgres.Dialect()
+}
+
+// DefaultSchema is where tables go on a target that names its own place for
+// them: the database of a MySQL URL, SQLite's one schema; "" otherwise.
+func DefaultSchema(url string) string {
+	switch scheme(url) {
+	case "sqlite":
+		return "main"
+	case "mysql":
+		if u, err := mysql.ParseURL("target", url); err == nil {
+			return u.Database
+		}
+	}
+	return ""
 }
 
 // OpenSource opens the source of a migration with room for jobs parallel reads.

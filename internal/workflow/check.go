@@ -30,11 +30,24 @@ type CheckReport struct {
 
 // CheckTable is one selected table.
 type CheckTable struct {
-	Name  string   `json:"name"`
-	Rows  int64    `json:"rows_estimate"`
-	Bytes int64    `json:"bytes_estimate"`
-	Key   []string `json:"key,omitempty"`
-	Note  string   `json:"note,omitempty"`
+	Name string `json:"name"`
+	// Target and Columns show a migration between engines: the target table
+	// and how each column maps.
+	Target  string        `json:"target,omitempty"`
+	Columns []CheckColumn `json:"columns,omitempty"`
+	Rows    int64         `json:"rows_estimate"`
+	Bytes   int64         `json:"bytes_estimate"`
+	Key     []string      `json:"key,omitempty"`
+	Note    string        `json:"note,omitempty"`
+}
+
+// CheckColumn is one column's mapping between engines.
+type CheckColumn struct {
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	Neutral    string `json:"neutral"`
+	Target     string `json:"target"`
+	TargetType string `json:"target_type"`
 }
 
 // Check assesses a migration of spec without creating anything anywhere: it
@@ -76,9 +89,24 @@ func Check(ctx context.Context, eng Engines, spec Spec) (*CheckReport, error) {
 	if len(tables) == 0 {
 		block(fmt.Errorf("no tables matched the selection in the source database: check the patterns (they match schema.table, e.g. 'public.*')"))
 	}
+	mapped, err := mapTables(eng, spec, tables)
+	if err != nil {
+		block(err)
+	}
+	if mapped != nil {
+		rep.Warnings = append(rep.Warnings, mapped.Notes...)
+	}
 	var keyed []*schema.Table
-	for _, t := range tables {
+	for i, t := range tables {
 		ct := CheckTable{Name: t.QualifiedName(), Rows: max(0, t.Rows), Bytes: t.Bytes, Key: t.Key}
+		if mapped != nil {
+			tt := mapped.Targets[i]
+			ct.Target = tt.QualifiedName()
+			cols := t.CopyColumns()
+			for j, c := range tt.CopyColumns() {
+				ct.Columns = append(ct.Columns, CheckColumn{Name: cols[j].Name, Type: cols[j].Type, Neutral: cols[j].Neutral.String(), Target: c.Name, TargetType: c.Type})
+			}
+		}
 		if !t.HasKey() {
 			switch {
 			case spec.Once:
@@ -113,7 +141,11 @@ func Check(ctx context.Context, eng Engines, spec Spec) (*CheckReport, error) {
 		} else {
 			rep.Target = &info
 		}
-		full, err := tgt.NonEmpty(ctx, tables)
+		probe := tables
+		if mapped != nil {
+			probe = mapped.Targets
+		}
+		full, err := tgt.NonEmpty(ctx, probe)
 		switch {
 		case err != nil:
 			block(err)

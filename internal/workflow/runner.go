@@ -28,6 +28,11 @@ type Engines struct {
 	// TargetExists reports whether a target database exists already (a SQLite
 	// file may not: opening it would create it).
 	TargetExists func(url string) bool
+	// Dialect is the engine's half of migrations between engines.
+	Dialect func(url string) engine.Dialect
+	// DefaultSchema is where a target URL puts tables that bring no schema of
+	// their own ("" when it names none).
+	DefaultSchema func(url string) string
 }
 
 // Runner runs migrations kept in a store.
@@ -123,7 +128,14 @@ func (r *Runner) Create(ctx context.Context, name string, spec Spec) error {
 			return err
 		}
 	}
+	mapped, err := mapTables(r.Engines, spec, tables)
+	if err != nil {
+		return err
+	}
 	spec.Tables = tables
+	if mapped != nil {
+		spec.TargetTables = mapped.Targets
+	}
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return err
@@ -135,6 +147,11 @@ func (r *Runner) Create(ctx context.Context, name string, spec Spec) error {
 		return err
 	}
 	r.event(ctx, name, "info", fmt.Sprintf("created: %d tables from %s to %s", len(tables), r.Engines.Redact(spec.Source), r.Engines.Redact(spec.Target)))
+	if mapped != nil {
+		for _, n := range mapped.Notes {
+			r.event(ctx, name, "warn", n)
+		}
+	}
 	return nil
 }
 
@@ -330,16 +347,16 @@ func (r *Runner) heartbeat(ctx context.Context, w *run, onCancel func(cancelRequ
 			if src := w.source(); src != nil {
 				qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 				current := src.CurrentPosition
-				if d, ok := src.(interface {
+				if d, ok := sourceAs[interface {
 					DisplayPosition(context.Context) (position.Position, error)
-				}); ok {
+				}](src); ok {
 					current = d.DisplayPosition // lag is shown, not relied on: no need to sync
 				}
 				if pos, err := current(qctx); err == nil {
 					var retained int64
-					if rb, ok := src.(interface {
+					if rb, ok := sourceAs[interface {
 						RetainedBytes(context.Context) (int64, error)
-					}); ok && !w.spec.Once {
+					}](src); ok && !w.spec.Once {
 						retained, _ = rb.RetainedBytes(qctx)
 					}
 					w.tracker.observeSource(pos, retained)
@@ -379,7 +396,7 @@ func (r *Runner) cleanup(ctx context.Context, name string, spec Spec, dropTarget
 	if err != nil {
 		return err
 	}
-	tgt, err := r.Engines.OpenTarget(ctx, spec.Target, 1)
+	tgt, err := r.openTarget(ctx, spec, name, 1)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/godwit-db/godwit/internal/engine/bridge"
 	"github.com/godwit-db/godwit/internal/schema"
 	"github.com/godwit-db/godwit/internal/store"
 )
@@ -61,6 +62,11 @@ type Spec struct {
 	MaxCopyRate    float64         `json:"max_copy_rate,omitempty"` // rows per second, 0 for no limit
 	Verify         bool            `json:"verify,omitempty"`        // verify once consistent
 	Tables         []*schema.Table `json:"tables,omitempty"`
+	// Bridge holds the choices for a migration between engines, and
+	// TargetTables the target tables mapped from Tables (index-aligned; nil
+	// within one engine).
+	Bridge       bridge.Options  `json:"bridge,omitempty"`
+	TargetTables []*schema.Table `json:"target_tables,omitempty"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)

@@ -93,12 +93,12 @@ func (r *Runner) Verify(ctx context.Context, name string, opts VerifyOptions) (*
 	if len(tables) == 0 {
 		return nil, fmt.Errorf("no keyed table of migration %s matches the --tables patterns", name)
 	}
-	src, err := r.Engines.OpenSource(ctx, spec.Source, name, 1)
+	src, err := r.openSource(ctx, spec, name, 1)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	tgt, err := r.Engines.OpenTarget(ctx, spec.Target, 1)
+	tgt, err := r.openTarget(ctx, spec, name, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +221,7 @@ func (r *Runner) verifyWith(ctx context.Context, name string, src engine.Source,
 // nudger returns how to push the source's unflushed WAL along (a no-op for
 // engines that need none): waits for a position use it.
 func nudger(src engine.Source) func(context.Context) error {
-	if n, ok := src.(interface{ Nudge(context.Context) error }); ok {
+	if n, ok := sourceAs[interface{ Nudge(context.Context) error }](src); ok {
 		return n.Nudge
 	}
 	return func(context.Context) error { return nil }

@@ -82,12 +82,12 @@ func (w *run) jobs() int {
 
 // work runs the phases from wherever the target's checkpoint says they stand.
 func (w *run) work(ctx context.Context) error {
-	src, err := w.r.Engines.OpenSource(ctx, w.spec.Source, w.name, w.jobs())
+	src, err := w.r.openSource(ctx, w.spec, w.name, w.jobs())
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	tgt, err := w.r.Engines.OpenTarget(ctx, w.spec.Target, w.jobs())
+	tgt, err := w.r.openTarget(ctx, w.spec, w.name, w.jobs())
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ type snapshotter interface {
 // pinSnapshot gives a one-time copy a single consistent view of the source, as
 // a live migration does not need: its replay repairs the fuzzy chunks.
 func (w *run) pinSnapshot(ctx context.Context, src engine.Source, cp *engine.Checkpoint) error {
-	s, ok := src.(snapshotter)
+	s, ok := sourceAs[snapshotter](src)
 	if !w.spec.Once || !ok {
 		return nil
 	}
@@ -403,6 +403,15 @@ func (w *run) stream(ctx context.Context, src engine.Source, tgt engine.Target, 
 	opts.HeartbeatNow = w.draining.Load
 	opts.Consistent = w.tracker.isConsistent
 	opts.Fetch = func(ctx context.Context, t *schema.Table, key []engine.Value) ([]engine.Value, bool, error) {
+		if f, ok := src.(interface {
+			FetchRow(context.Context, *schema.Table, []engine.Value) ([]engine.Value, bool, error)
+		}); ok {
+			img, found, err := f.FetchRow(ctx, t, key)
+			if found {
+				w.r.event(ctx, w.name, "info", fmt.Sprintf("fetched a row of %s from the source: a key change carried only some columns and the copy had the row at neither key", t.QualifiedName()))
+			}
+			return img, found, err
+		}
 		k := make([]string, len(key))
 		for i, v := range key {
 			k[i] = v.Text

@@ -1,0 +1,282 @@
+package bridge
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/schema"
+	"github.com/godwit-db/godwit/internal/types"
+)
+
+// fakeDialect is a pure stand-in for an engine's dialect: source values are
+// "s:<canonical>", target values "t:<canonical>", so every conversion shows.
+type fakeDialect struct{ name string }
+
+func (d fakeDialect) Engine() string { return d.name }
+func (d fakeDialect) Neutral(t *schema.Table, c *schema.Column) (types.Type, error) {
+	switch c.Type {
+	case "int":
+		return types.Type{Kind: types.Int, Bits: 32, Native: c.Type}, nil
+	case "text":
+		return types.Type{Kind: types.Text, Native: c.Type}, nil
+	case "date":
+		return types.Type{Kind: types.Date, Native: c.Type}, nil
+	case "geometry":
+		return types.Type{}, fmt.Errorf("spatial")
+	}
+	return types.Type{Kind: types.Other, Native: c.Type}, nil
+}
+func (d fakeDialect) ColumnType(nt types.Type, key bool) (string, types.Loss, error) {
+	switch nt.Kind {
+	case types.Int:
+		return "INTEGER", "", nil
+	case types.Text:
+		if key {
+			return "VARCHAR(10)", "", nil
+		}
+		return "TEXT", "", nil
+	case types.Date:
+		return "DATE", "", nil
+	}
+	return "TEXT", types.LossAsText, nil
+}
+func (d fakeDialect) Default(c *schema.Column) (types.Default, bool) {
+	if c.Default == "expr()" {
+		return types.Default{}, false
+	}
+	return types.Default{Value: c.Default}, c.Default != ""
+}
+func (d fakeDialect) DefaultSQL(nt types.Type, def types.Default) string {
+	return "'" + def.Value + "'"
+}
+func (d fakeDialect) FinishTable(t *schema.Table) error {
+	t.CreateSQL = "CREATE " + t.QualifiedName()
+	return nil
+}
+func (d fakeDialect) ReadFormat() string { return "fake" }
+func (d fakeDialect) DecodeRows(r io.Reader, cols []schema.Column, fn func([]engine.Value) error) error {
+	b, _ := io.ReadAll(r)
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if line == "" {
+			continue
+		}
+		var row []engine.Value
+		for _, f := range strings.Split(line, ",") {
+			row = append(row, engine.Value{Text: f, Null: f == "NULL"})
+		}
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (d fakeDialect) NewEncoder(w io.Writer, cols []schema.Column) engine.RowEncoder {
+	return &fakeEncoder{w: w}
+}
+func (d fakeDialect) ToCanon(c *schema.Column, v engine.Value) (engine.Value, error) {
+	if v.Null || v.Unchanged {
+		return v, nil
+	}
+	if v.Text == "s:0000-00-00" {
+		return v, fmt.Errorf("%q: %w", v.Text, types.ErrZeroDate)
+	}
+	s, ok := strings.CutPrefix(v.Text, "s:")
+	if !ok {
+		return v, fmt.Errorf("not a source value: %q", v.Text)
+	}
+	return engine.Value{Text: s}, nil
+}
+func (d fakeDialect) FromCanon(c *schema.Column, v engine.Value) (engine.Value, error) {
+	if v.Null || v.Unchanged {
+		return v, nil
+	}
+	if c.Neutral == nil {
+		return v, fmt.Errorf("no neutral type on %s", c.Name)
+	}
+	return engine.Value{Text: "t:" + v.Text}, nil
+}
+
+type fakeEncoder struct{ w io.Writer }
+
+func (e *fakeEncoder) Encode(row []engine.Value) error {
+	var parts []string
+	for _, v := range row {
+		if v.Null {
+			parts = append(parts, "NULL")
+		} else {
+			parts = append(parts, v.Text)
+		}
+	}
+	_, err := fmt.Fprintln(e.w, strings.Join(parts, ","))
+	return err
+}
+func (e *fakeEncoder) Close() error   { return nil }
+func (e *fakeEncoder) Format() string { return "fake-out" }
+
+func chinook() []*schema.Table {
+	album := &schema.Table{Schema: "Chinook", Name: "Album", Key: []string{"AlbumId"},
+		Columns: []schema.Column{{Name: "AlbumId", Type: "int", NotNull: true, AutoIncrement: true}, {Name: "Title", Type: "text", Default: "untitled"},
+			{Name: "ArtistId", Type: "int"}, {Name: "TitleLen", Type: "int", Generated: "length(Title)"}},
+		Constraints: []schema.Constraint{{Name: "PRIMARY", Kind: "p", Columns: []string{"AlbumId"}},
+			{Name: "FK_AlbumArtistId", Kind: "f", Columns: []string{"ArtistId"}, RefTable: "Chinook.Artist", RefColumns: []string{"ArtistId"}, OnDelete: "CASCADE"},
+			{Name: "FK_Elsewhere", Kind: "f", Columns: []string{"ArtistId"}, RefTable: "Other.Thing", RefColumns: []string{"Id"}},
+			{Name: "chk", Kind: "c", Def: "CHECK (AlbumId > 0)"}},
+		Indexes: []schema.Index{{Name: "IFK_ArtistId", Columns: []string{"ArtistId"}}, {Name: "expr", Def: "lower(Title)"}}}
+	artist := &schema.Table{Schema: "Chinook", Name: "Artist", Key: []string{"ArtistId"},
+		Columns: []schema.Column{{Name: "ArtistId", Type: "int", NotNull: true}, {Name: "Name", Type: "text", Default: "expr()"}},
+		Indexes: []schema.Index{{Name: "IFK_ArtistId", Columns: []string{"Name"}, Unique: true}}}
+	return []*schema.Table{album, artist}
+}
+
+func TestMap(t *testing.T) {
+	tables := chinook()
+	m, err := Map(fakeDialect{"mysql"}, fakeDialect{"postgres"}, tables, Options{Names: NamesSnake}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	album, artist := m.Targets[0], m.Targets[1]
+	if album.QualifiedName() != "chinook.album" || artist.QualifiedName() != "chinook.artist" {
+		t.Fatalf("names: %s, %s", album.QualifiedName(), artist.QualifiedName())
+	}
+	var cols []string
+	for _, c := range album.Columns {
+		cols = append(cols, c.Name+" "+c.Type)
+	}
+	if got := strings.Join(cols, ", "); got != "album_id INTEGER, title TEXT, artist_id INTEGER" {
+		t.Errorf("columns: %s", got) // the generated column is left behind
+	}
+	if !album.Columns[0].AutoIncrement || album.Columns[1].Default != "'untitled'" || album.Columns[0].Neutral == nil || tables[0].Columns[0].Neutral == nil {
+		t.Errorf("column details lost: %+v", album.Columns)
+	}
+	if strings.Join(album.Key, ",") != "album_id" {
+		t.Errorf("key %v", album.Key)
+	}
+	var cons []string
+	for _, c := range album.Constraints {
+		cons = append(cons, fmt.Sprintf("%s %s %v %s %v %s", c.Kind, c.Name, c.Columns, c.RefTable, c.RefColumns, c.OnDelete))
+	}
+	want := "p album_pkey [album_id]  [] |f fk_album_artist_id [artist_id] chinook.artist [artist_id] CASCADE"
+	if got := strings.Join(cons, "|"); got != want {
+		t.Errorf("constraints:\n got %s\nwant %s", got, want)
+	}
+	// Index names are per schema on PostgreSQL: the second IFK_ArtistId is renamed.
+	if len(album.Indexes) != 1 || album.Indexes[0].Name != "ifk_artist_id" || len(artist.Indexes) != 1 || artist.Indexes[0].Name != "artist_ifk_artist_id" || !artist.Indexes[0].Unique {
+		t.Errorf("indexes: %+v / %+v", album.Indexes, artist.Indexes)
+	}
+	notes := strings.Join(m.Notes, "\n")
+	for _, want := range []string{"generated column Chinook.Album.TitleLen", "Other.Thing, which is not migrated", "chk", "index expr on Chinook.Album is not on plain columns", "default of Chinook.Artist.Name"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	if album.CreateSQL != "CREATE chinook.album" {
+		t.Errorf("FinishTable not called: %q", album.CreateSQL)
+	}
+}
+
+func TestMapSchemas(t *testing.T) {
+	for _, c := range []struct {
+		src, tgt, def, target string
+		opts                  Options
+		want                  string
+	}{
+		{"mysql", "postgres", "", "", Options{}, "Chinook.Album"},
+		{"mysql", "postgres", "", "", Options{TargetSchema: "music"}, "music.Album"},
+		{"sqlite", "postgres", "", "", Options{}, "public.Album"},
+		{"sqlite", "mysql", "app", "", Options{}, "app.Album"},
+		{"postgres", "mysql", "app", "", Options{Names: NamesLower}, "app.album"},
+		{"postgres", "sqlite", "main", "", Options{}, "main.Album"},
+	} {
+		m, err := Map(fakeDialect{c.src}, fakeDialect{c.tgt}, chinook()[:1], c.opts, c.def)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Targets[0].QualifiedName(); got != c.want {
+			t.Errorf("%s -> %s %+v default %q: %s, want %s", c.src, c.tgt, c.opts, c.def, got, c.want)
+		}
+	}
+}
+
+func TestMapRefusals(t *testing.T) {
+	tables := chinook()
+	tables[1].Columns = append(tables[1].Columns, schema.Column{Name: "Extra", Type: "interval"})
+	_, err := Map(fakeDialect{"postgres"}, fakeDialect{"mysql"}, tables, Options{}, "")
+	if err == nil || !strings.Contains(err.Error(), "Chinook.Artist.Extra interval -> TEXT (as-text)") || !strings.Contains(err.Error(), "--allow-lossy as-text") {
+		t.Fatalf("lossy mapping: %v", err)
+	}
+	if _, err := Map(fakeDialect{"postgres"}, fakeDialect{"mysql"}, tables, Options{AllowLossy: []string{"as-text"}}, ""); err != nil {
+		t.Fatalf("allowed loss refused: %v", err)
+	}
+	tables = chinook()
+	tables[1].Columns = append(tables[1].Columns, schema.Column{Name: "Shape", Type: "geometry"})
+	if _, err := Map(fakeDialect{"mysql"}, fakeDialect{"postgres"}, tables, Options{}, ""); err == nil || !strings.Contains(err.Error(), "column Chinook.Artist.Shape: spatial") {
+		t.Fatalf("unmappable column: %v", err)
+	}
+	two := chinook()
+	two[1].Name = "album"
+	if _, err := Map(fakeDialect{"mysql"}, fakeDialect{"postgres"}, two, Options{Names: NamesLower}, ""); err == nil || !strings.Contains(err.Error(), "would both become chinook.album") {
+		t.Fatalf("name clash: %v", err)
+	}
+}
+
+func TestConvert(t *testing.T) {
+	tables := chinook()
+	opts := Options{Names: NamesSnake}
+	m, err := Map(fakeDialect{"mysql"}, fakeDialect{"postgres"}, tables, opts, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv, err := newConverter(fakeDialect{"mysql"}, fakeDialect{"postgres"}, tables, m.Targets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := func(s string) engine.Value { return engine.Value{Text: s} }
+	ch := &engine.Change{Table: tables[0], Op: engine.Update, Key: []engine.Value{v("s:1")},
+		New: []engine.Value{v("s:2"), {Unchanged: true}, {Null: true}}}
+	out, err := cv.change(ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Table != m.Targets[0] || out.Key[0].Text != "t:1" || out.New[0].Text != "t:2" || !out.New[1].Unchanged || !out.New[2].Null {
+		t.Fatalf("change: %+v", out)
+	}
+	ops, err := cv.ops(&engine.TableOps{Table: tables[0], Deletes: [][]engine.Value{{v("s:9")}},
+		Partials: []engine.Partial{{Key: []engine.Value{v("s:3")}, Cols: []string{"Title"}, Vals: []engine.Value{v("s:x")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops.Deletes[0][0].Text != "t:9" || ops.Partials[0].Cols[0] != "title" || ops.Partials[0].Vals[0].Text != "t:x" {
+		t.Fatalf("ops: %+v", ops)
+	}
+	tr, err := cv.change(&engine.Change{Op: engine.Truncate, Truncated: tables})
+	if err != nil || tr.Truncated[1] != m.Targets[1] {
+		t.Fatalf("truncate: %+v %v", tr, err)
+	}
+	// A zero date is an error naming the option, or NULL when the loss is allowed.
+	if _, err := cv.value(cv.pairs["Chinook.Album"], 1, v("s:0000-00-00")); err == nil || !strings.Contains(err.Error(), "--allow-lossy zero-dates") {
+		t.Fatalf("zero date: %v", err)
+	}
+	cv.zeroNull = true
+	if z, err := cv.value(cv.pairs["Chinook.Album"], 1, v("s:0000-00-00")); err != nil || !z.Null {
+		t.Fatalf("zero date allowed: %+v %v", z, err)
+	}
+	if _, err := cv.value(cv.pairs["Chinook.Album"], 0, v("garbage")); err == nil || !strings.Contains(err.Error(), "Chinook.Album.AlbumId") {
+		t.Fatalf("bad value: %v", err)
+	}
+}
+
+func TestRowHash(t *testing.T) {
+	a1, b1 := rowHash([]engine.Value{{Text: "ab"}, {Text: "c"}})
+	a2, b2 := rowHash([]engine.Value{{Text: "a"}, {Text: "bc"}})
+	a3, b3 := rowHash([]engine.Value{{Text: ""}, {Null: true}})
+	a4, b4 := rowHash([]engine.Value{{Null: true}, {Text: ""}})
+	if a1 == a2 && b1 == b2 || a3 == a4 && b3 == b4 {
+		t.Fatal("different rows hash alike")
+	}
+	if x, y := rowHash([]engine.Value{{Text: "ab"}, {Text: "c"}}); x != a1 || y != b1 {
+		t.Fatal("hash not deterministic")
+	}
+}
