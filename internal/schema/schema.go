@@ -104,6 +104,26 @@ func (t *Table) Column(name string) *Column {
 	return nil
 }
 
+// IndexedColumns are the columns of the key, of constraints and of indexes:
+// the ones engines that bound indexed lengths must keep short.
+func (t *Table) IndexedColumns() map[string]bool {
+	out := map[string]bool{}
+	for _, k := range t.Key {
+		out[k] = true
+	}
+	for _, c := range t.Constraints {
+		for _, col := range c.Columns {
+			out[col] = true
+		}
+	}
+	for _, ix := range t.Indexes {
+		for _, col := range ix.Columns {
+			out[col] = true
+		}
+	}
+	return out
+}
+
 // HasKey reports whether rows can be identified (and so changes replayed).
 func (t *Table) HasKey() bool { return len(t.Key) > 0 }
 

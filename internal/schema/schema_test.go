@@ -46,3 +46,12 @@ func TestCopyColumns(t *testing.T) {
 		t.Fatal("Column lookup wrong")
 	}
 }
+
+func TestIndexedColumns(t *testing.T) {
+	tb := Table{Key: []string{"id"}, Constraints: []Constraint{{Kind: "u", Columns: []string{"email"}}, {Kind: "c", Def: "CHECK (a > 0)"}},
+		Indexes: []Index{{Name: "ix", Columns: []string{"org", "name"}}, {Name: "expr", Def: "lower(x)"}}}
+	got := tb.IndexedColumns()
+	if len(got) != 4 || !got["id"] || !got["email"] || !got["org"] || !got["name"] || got["a"] {
+		t.Fatalf("IndexedColumns = %v", got)
+	}
+}

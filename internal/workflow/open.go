@@ -58,16 +58,21 @@ func (r *Runner) openTarget(ctx context.Context, spec Spec, name string, jobs in
 	return b, nil
 }
 
+// ownSource is the engine's own source behind the bridge of a migration
+// between engines (whose Checksummer speaks canonical values), else src.
+func ownSource(src engine.Source) engine.Source {
+	if u, ok := src.(interface{ Unwrap() engine.Source }); ok {
+		return u.Unwrap()
+	}
+	return src
+}
+
 // sourceAs finds an optional ability on a source, looking through the bridge
 // of a migration between engines to the engine's own source.
 func sourceAs[T any](src engine.Source) (T, bool) {
 	if t, ok := src.(T); ok {
 		return t, true
 	}
-	if u, ok := src.(interface{ Unwrap() engine.Source }); ok {
-		t, ok := u.Unwrap().(T)
-		return t, ok
-	}
-	var zero T
-	return zero, false
+	t, ok := ownSource(src).(T)
+	return t, ok
 }

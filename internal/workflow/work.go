@@ -403,20 +403,12 @@ func (w *run) stream(ctx context.Context, src engine.Source, tgt engine.Target, 
 	opts.HeartbeatNow = w.draining.Load
 	opts.Consistent = w.tracker.isConsistent
 	opts.Fetch = func(ctx context.Context, t *schema.Table, key []engine.Value) ([]engine.Value, bool, error) {
-		if f, ok := src.(interface {
-			FetchRow(context.Context, *schema.Table, []engine.Value) ([]engine.Value, bool, error)
-		}); ok {
-			img, found, err := f.FetchRow(ctx, t, key)
-			if found {
-				w.r.event(ctx, w.name, "info", fmt.Sprintf("fetched a row of %s from the source: a key change carried only some columns and the copy had the row at neither key", t.QualifiedName()))
-			}
-			return img, found, err
-		}
 		k := make([]string, len(key))
 		for i, v := range key {
 			k[i] = v.Text
 		}
-		rows, err := src.Rows(ctx, t, [][]string{k})
+		// Replay takes the row in the source engine's own value form.
+		rows, err := ownSource(src).Rows(ctx, t, [][]string{k})
 		if err != nil || rows[0] == nil {
 			return nil, false, err
 		}

@@ -86,19 +86,14 @@ func Map(src, tgt engine.Dialect, tables []*schema.Table, opts Options, defaultS
 		}
 		out.Targets = append(out.Targets, tt)
 	}
-	var refused []string
+	var refused, ls []string
 	for _, l := range sortedLosses(out.Lossy) {
 		if !allowed[l] {
 			refused = append(refused, fmt.Sprintf("%s (%s)", strings.Join(out.Lossy[l], ", "), l))
+			ls = append(ls, string(l))
 		}
 	}
 	if len(refused) > 0 {
-		var ls []string
-		for _, l := range sortedLosses(out.Lossy) {
-			if !allowed[l] {
-				ls = append(ls, string(l))
-			}
-		}
 		return nil, fmt.Errorf("lossy type mappings from %s to %s: %s; docs/types.md says what each loses: allow them with --allow-lossy %s, or exclude the tables",
 			src.Engine(), tgt.Engine(), strings.Join(refused, "; "), strings.Join(ls, ","))
 	}
@@ -125,20 +120,7 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 		}
 		return r
 	}
-	indexed := map[string]bool{}
-	for _, k := range t.Key {
-		indexed[k] = true
-	}
-	for _, c := range t.Constraints {
-		for _, col := range c.Columns {
-			indexed[col] = true
-		}
-	}
-	for _, ix := range t.Indexes {
-		for _, col := range ix.Columns {
-			indexed[col] = true
-		}
-	}
+	indexed := t.IndexedColumns()
 	seen := map[string]string{}
 	for i := range t.Columns {
 		c := &t.Columns[i]

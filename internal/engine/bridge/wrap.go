@@ -94,28 +94,6 @@ func (s *Source) Rows(ctx context.Context, t *schema.Table, keys [][]string) ([]
 	return s.check.Rows(ctx, t, keys)
 }
 
-// FetchRow reads one row by its key, in the source engine's own value form,
-// for replay (a key change that carried only some columns).
-func (s *Source) FetchRow(ctx context.Context, t *schema.Table, key []engine.Value) ([]engine.Value, bool, error) {
-	k := make([]string, len(key))
-	for i, v := range key {
-		k[i] = v.Text
-	}
-	rows, err := s.Source.Rows(ctx, t, [][]string{k})
-	if err != nil || rows[0] == nil {
-		return nil, false, err
-	}
-	img := make([]engine.Value, len(rows[0]))
-	for i, v := range rows[0] {
-		if v == nil {
-			img[i].Null = true
-		} else {
-			img[i].Text = *v
-		}
-	}
-	return img, true, nil
-}
-
 func (t *Target) targets(tables []*schema.Table) []*schema.Table {
 	out := make([]*schema.Table, len(tables))
 	for i, tb := range tables {
@@ -214,12 +192,7 @@ func (t *Target) Close() {
 func (t *Target) SetSequences(ctx context.Context, tables []*schema.Table, values []engine.SequenceValue) error {
 	var out []engine.SequenceValue
 	for _, v := range values {
-		var p *pair
-		for _, tb := range tables {
-			if tb.QualifiedName() == v.Table {
-				p = t.cv.pair(tb)
-			}
-		}
+		p := t.cv.pairs[v.Table]
 		if p == nil {
 			continue
 		}
@@ -311,5 +284,6 @@ var (
 )
 
 // Unwrap is the engine's own source, for the optional abilities the workflow
-// looks for (Nudge, PinSnapshot, RetainedBytes...).
+// looks for (Nudge, PinSnapshot, RetainedBytes...) and for rows in the
+// engine's own value form (replay fetching a row).
 func (s *Source) Unwrap() engine.Source { return s.Source }

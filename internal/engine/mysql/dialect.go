@@ -790,20 +790,7 @@ const maxRowBytes = 65535
 // indexes and foreign keys the Target adds after the copy. Unique constraints
 // become unique indexes, as MySQL keeps them.
 func (dialect) FinishTable(t *schema.Table) error {
-	indexed := map[string]bool{}
-	for _, k := range t.Key {
-		indexed[k] = true
-	}
-	for _, c := range t.Constraints {
-		for _, col := range c.Columns {
-			indexed[col] = true
-		}
-	}
-	for _, ix := range t.Indexes {
-		for _, col := range ix.Columns {
-			indexed[col] = true
-		}
-	}
+	indexed := t.IndexedColumns()
 	fitRow(t, indexed)
 
 	var lines []string

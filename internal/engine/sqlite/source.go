@@ -134,20 +134,7 @@ func (s *Source) StartCapture(ctx context.Context, tables []*schema.Table) (posi
 
 // objects lists this migration's objects in the file, by type.
 func (s *Source) objects(ctx context.Context, kind string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = ? AND substr(name, 1, ?) = ? ORDER BY name", kind, len(s.pfx)+1, s.pfx+"_")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return queryStrings(ctx, s.db, "SELECT name FROM sqlite_master WHERE type = ? AND substr(name, 1, ?) = ? ORDER BY name", kind, len(s.pfx)+1, s.pfx+"_")
 }
 
 // DropCapture implements engine.Source: capture triggers and change logs go
