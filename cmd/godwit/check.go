@@ -23,6 +23,7 @@ import (
 func (a *app) checkCommand() *cobra.Command {
 	var spec workflow.Spec
 	var asJSON bool
+	var specPath string
 	c := &cobra.Command{
 		Use:   "check --source URL --target URL",
 		Short: "Assess a migration before starting it; creates nothing",
@@ -32,8 +33,13 @@ would block the migration (settings, privileges, tables without a key, target ta
 nothing blocks, 1 when something does.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
+			tables, err := applySpec(specPath, c.Flags())
+			if err != nil {
+				return usageError{err}
+			}
+			spec.Bridge.Tables = tables
 			if spec.Source == "" || spec.Target == "" {
-				return usageError{errors.New("check needs --source URL and --target URL")}
+				return usageError{errors.New("check needs --source URL and --target URL (or a --spec file with source and target)")}
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
@@ -65,6 +71,7 @@ nothing blocks, 1 when something does.`,
 	f.BoolVar(&spec.AllowNoKey, "allow-no-key", false, "as for start: tables without a key are copied once")
 	f.BoolVar(&spec.TruncateTarget, "truncate-target", false, "as for start: target tables holding rows are emptied")
 	bridgeFlags(f, &spec.Bridge)
+	specFlag(f, &specPath)
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return c
 }

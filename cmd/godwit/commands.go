@@ -17,6 +17,7 @@ import (
 
 func (a *app) startCommand() *cobra.Command {
 	var spec workflow.Spec
+	var specPath string
 	c := &cobra.Command{
 		Use:   "start NAME --source URL --target URL",
 		Short: "Create a migration and run it in the foreground",
@@ -26,8 +27,13 @@ COMPLETED, CANCELLED or FAILED, or until SIGINT/SIGTERM, which pauses it at its 
 ('godwit resume NAME' continues). With --once it copies without change capture and completes.`,
 		Args: exactArgs(1, "a migration NAME"),
 		RunE: func(c *cobra.Command, args []string) error {
+			tables, err := applySpec(specPath, c.Flags())
+			if err != nil {
+				return usageError{err}
+			}
+			spec.Bridge.Tables = tables
 			if spec.Source == "" || spec.Target == "" {
-				return usageError{errors.New("start needs --source URL and --target URL")}
+				return usageError{errors.New("start needs --source URL and --target URL (or a --spec file with source and target)")}
 			}
 			if spec.ChunkRows < 1 || spec.Jobs < 1 {
 				return usageError{errors.New("--chunk-rows and --jobs must be at least 1")}
@@ -66,6 +72,7 @@ COMPLETED, CANCELLED or FAILED, or until SIGINT/SIGTERM, which pauses it at its 
 	f.BoolVar(&spec.Verify, "verify", false, "verify source against target automatically once the migration is consistent (result in status)")
 	f.BoolVar(&spec.AllowNoKey, "allow-no-key", false, "copy tables without a primary or unique key once, without replaying their changes")
 	bridgeFlags(f, &spec.Bridge)
+	specFlag(f, &specPath)
 	f.Int64Var(&spec.RetainedWarnMB, "warn-retained-mb", 10240, "warn in status, metrics and the log when the source keeps more change log (WAL, binlog) than this for the migration")
 	return c
 }

@@ -102,7 +102,7 @@ func Check(ctx context.Context, eng Engines, spec Spec) (*CheckReport, error) {
 		if mapped != nil {
 			tt := mapped.Targets[i]
 			ct.Target = tt.QualifiedName()
-			cols := t.CopyColumns()
+			cols, _ := spec.Bridge.KeptColumns(t)
 			for j, c := range tt.CopyColumns() {
 				ct.Columns = append(ct.Columns, CheckColumn{Name: cols[j].Name, Type: cols[j].Type, Neutral: cols[j].Neutral.String(), Target: c.Name, TargetType: c.Type})
 			}

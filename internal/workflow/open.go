@@ -2,31 +2,30 @@ package workflow
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/godwit-db/godwit/internal/engine"
 	"github.com/godwit-db/godwit/internal/engine/bridge"
 	"github.com/godwit-db/godwit/internal/schema"
 )
 
-// crossEngine reports whether source and target are different engines.
-func crossEngine(eng Engines, spec Spec) bool {
-	return eng.Dialect != nil && eng.Dialect(spec.Source).Engine() != eng.Dialect(spec.Target).Engine()
+// bridged reports whether the migration goes through the bridge: between
+// engines, or within one with mapping options (names, types, renames,
+// excluded columns), where the target's tables are built from the neutral
+// model rather than copied as the source defines them.
+func bridged(eng Engines, spec Spec) bool {
+	return eng.Dialect != nil && (spec.Bridge.Set() || eng.Dialect(spec.Source).Engine() != eng.Dialect(spec.Target).Engine())
 }
 
-// mapTables maps the source tables to target tables for a migration between
-// engines (setting their neutral types); nil, nil within one engine.
+// mapTables maps the source tables to target tables for a bridged migration
+// (setting their neutral types); nil, nil otherwise.
 func mapTables(eng Engines, spec Spec, tables []*schema.Table) (*bridge.Mapped, error) {
-	if !crossEngine(eng, spec) {
-		if spec.Bridge.Names != "" || spec.Bridge.TargetSchema != "" || len(spec.Bridge.AllowLossy) > 0 || spec.Bridge.TinyIntBool {
-			return nil, fmt.Errorf("--names, --target-schema, --allow-lossy and --tinyint1-as-boolean apply to migrations between engines; source and target are both %s", eng.Dialect(spec.Source).Engine())
-		}
+	if !bridged(eng, spec) {
 		return nil, nil
 	}
 	return bridge.Map(eng.Dialect(spec.Source), eng.Dialect(spec.Target), tables, spec.Bridge, eng.DefaultSchema(spec.Target))
 }
 
-// openSource opens the migration's source; between engines, bridged.
+// openSource opens the migration's source, bridged when mapped.
 func (r *Runner) openSource(ctx context.Context, spec Spec, name string, jobs int) (engine.Source, error) {
 	src, err := r.Engines.OpenSource(ctx, spec.Source, name, jobs)
 	if err != nil || spec.TargetTables == nil {
@@ -40,7 +39,7 @@ func (r *Runner) openSource(ctx context.Context, spec Spec, name string, jobs in
 	return b, nil
 }
 
-// openTarget opens the migration's target; between engines, bridged: it then
+// openTarget opens the migration's target, bridged when mapped: it then
 // takes the source's tables and works on their target tables.
 func (r *Runner) openTarget(ctx context.Context, spec Spec, name string, jobs int) (engine.Target, error) {
 	tgt, err := r.Engines.OpenTarget(ctx, spec.Target, jobs)

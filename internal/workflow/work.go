@@ -282,6 +282,11 @@ func (w *run) finishOnce(ctx context.Context, tgt engine.Target) error {
 	if err := w.eachTable(ctx, func(ctx context.Context, t *schema.Table) error { return tgt.CreateForeignKeys(ctx, t, migrated) }); err != nil {
 		return err
 	}
+	// Keys created without checking rows are checked now; a copy that was not
+	// one consistent view may hold rows whose reference was deleted meanwhile.
+	if err := w.eachTable(ctx, func(ctx context.Context, t *schema.Table) error { return tgt.ValidateForeignKeys(ctx, t) }); err != nil {
+		w.r.event(ctx, w.name, "warn", "validating foreign keys (they stay NOT VALID): "+oneLine(err.Error()))
+	}
 	return tgt.SetStage(ctx, w.name, engine.StageFinished, nil)
 }
 

@@ -280,3 +280,86 @@ func TestRowHash(t *testing.T) {
 		t.Fatal("hash not deterministic")
 	}
 }
+
+// The spec's choices: a table renamed and moved, a column renamed, one given
+// a type, one excluded (with the index and foreign key on it).
+func TestMapTableOptions(t *testing.T) {
+	tables := chinook()
+	tables[1].Columns = append(tables[1].Columns, schema.Column{Name: "Shape", Type: "geometry"})
+	tables[1].Indexes = append(tables[1].Indexes, schema.Index{Name: "shape_idx", Columns: []string{"Shape"}})
+	opts := Options{Names: NamesSnake, Tables: map[string]TableOptions{
+		"Chinook.Artist": {Name: "performers", Schema: "music", Columns: map[string]ColumnOptions{
+			"Shape": {Exclude: true}, "Name": {Name: "full_name", Type: "date"}}},
+		"Chinook.Album": {Columns: map[string]ColumnOptions{"ArtistId": {Name: "performer"}}},
+	}}
+	m, err := Map(fakeDialect{"mysql"}, fakeDialect{"postgres"}, tables, opts, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	album, artist := m.Targets[0], m.Targets[1]
+	if artist.QualifiedName() != "music.performers" {
+		t.Errorf("table name: %s", artist.QualifiedName())
+	}
+	var cols []string
+	for _, c := range artist.Columns {
+		cols = append(cols, c.Name+" "+c.Type+" "+string(c.Neutral.Kind))
+	}
+	if got := strings.Join(cols, ", "); got != "artist_id INTEGER int, full_name date date" {
+		t.Errorf("columns: %s", got)
+	}
+	if len(artist.Indexes) != 1 || artist.Indexes[0].Columns[0] != "full_name" {
+		t.Errorf("indexes: %+v", artist.Indexes)
+	}
+	fk := album.Constraints[1]
+	if fk.Kind != "f" || fk.Columns[0] != "performer" || fk.RefTable != "music.performers" || fk.RefColumns[0] != "artist_id" {
+		t.Errorf("foreign key: %+v", fk)
+	}
+	if notes := strings.Join(m.Notes, "\n"); !strings.Contains(notes, "Chinook.Artist.Shape is excluded by the spec") || !strings.Contains(notes, "index shape_idx on Chinook.Artist is on a column the spec excludes") {
+		t.Errorf("notes:\n%s", notes)
+	}
+
+	// Rows lose the excluded column; keys and partial updates map by name.
+	cv, err := newConverter(fakeDialect{"mysql"}, fakeDialect{"postgres"}, tables, m.Targets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := func(s string) engine.Value { return engine.Value{Text: s} }
+	ch, err := cv.change(&engine.Change{Table: tables[1], Op: engine.Insert, Key: []engine.Value{v("s:7")}, New: []engine.Value{v("s:7"), v("s:2020-01-02"), v("raw-geometry")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.New) != 2 || ch.New[1].Text != "t:2020-01-02" || ch.Key[0].Text != "t:7" {
+		t.Errorf("row: %+v", ch)
+	}
+	ops, err := cv.ops(&engine.TableOps{Table: tables[1], Partials: []engine.Partial{{Key: []engine.Value{v("s:7")}, Cols: []string{"Shape", "Name"}, Vals: []engine.Value{v("raw"), v("s:2021-01-01")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := ops.Partials[0]; len(p.Cols) != 1 || p.Cols[0] != "full_name" || p.Vals[0].Text != "t:2021-01-01" {
+		t.Errorf("partial: %+v", p)
+	}
+
+	// The source's checksums leave the excluded column out too.
+	cols2, idx := opts.KeptColumns(tables[1])
+	if len(cols2) != 2 || idx[1] != 1 {
+		t.Errorf("kept columns: %v %v", cols2, idx)
+	}
+}
+
+func TestMapTableOptionsRefused(t *testing.T) {
+	for _, c := range []struct {
+		opts Options
+		want string
+	}{
+		{Options{Tables: map[string]TableOptions{"Chinook.Nope": {}}}, "table Chinook.Nope, which is not among the migrated tables"},
+		{Options{Tables: map[string]TableOptions{"Chinook.Album": {Columns: map[string]ColumnOptions{"Nope": {Name: "x"}}}}}, "column Chinook.Album.Nope, which table Chinook.Album does not have"},
+		{Options{Tables: map[string]TableOptions{"Chinook.Album": {Columns: map[string]ColumnOptions{"AlbumId": {Exclude: true}}}}}, "part of the table's key"},
+		{Options{Tables: map[string]TableOptions{"Chinook.Album": {Columns: map[string]ColumnOptions{"AlbumId": {Type: "text"}}}}}, "must be of the same kind"},
+		{Options{Tables: map[string]TableOptions{"Chinook.Album": {Columns: map[string]ColumnOptions{"Title": {Name: "ArtistId"}}}}}, "would both be named ArtistId"},
+		{Options{Tables: map[string]TableOptions{"Chinook.Album": {Name: "Artist"}}}, "would both become Chinook.Artist"},
+	} {
+		if _, err := Map(fakeDialect{"mysql"}, fakeDialect{"postgres"}, chinook(), c.opts, ""); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.opts, err, c.want)
+		}
+	}
+}

@@ -28,6 +28,9 @@ type checker struct {
 	d        engine.Dialect
 	zeroNull bool                              // zero dates read as NULL
 	table    func(*schema.Table) *schema.Table // the migration's (source) table -> this side's table
+	// kept are the columns of this side's table the migration moves, with
+	// their index in its CopyColumns.
+	kept func(*schema.Table) ([]schema.Column, []int)
 	sums     engine.Checksummer                // this side's own, for NextBound and Rows
 	open     func(ctx context.Context) (engine.RangeReader, error)
 
@@ -111,7 +114,8 @@ func (c *checker) scan(ctx context.Context, src *schema.Table, lo, hi []string, 
 	if err != nil {
 		return err
 	}
-	cols := t.CopyColumns()
+	all := t.CopyColumns()
+	cols, idx := c.kept(t)
 	var keyPos []int
 	for _, k := range t.Key {
 		keyPos = append(keyPos, colIndex(cols, k))
@@ -128,8 +132,9 @@ func (c *checker) scan(ctx context.Context, src *schema.Table, lo, hi []string, 
 		done <- err
 	}()
 	canon := make([]engine.Value, len(cols))
-	err = c.d.DecodeRows(pr, cols, func(row []engine.Value) error {
-		for i, v := range row {
+	err = c.d.DecodeRows(pr, all, func(row []engine.Value) error {
+		for i, j := range idx {
+			v := row[j]
 			if v.Null {
 				canon[i] = engine.Value{Null: true}
 				continue
@@ -214,9 +219,14 @@ func (c *checker) Rows(ctx context.Context, src *schema.Table, keys [][]string) 
 	if err != nil {
 		return nil, err
 	}
-	cols := t.CopyColumns()
-	for _, r := range rows {
-		for i, v := range r {
+	cols, idx := c.kept(t)
+	for n, all := range rows {
+		if all == nil {
+			continue // no row
+		}
+		r := make([]*string, len(idx))
+		for i, j := range idx {
+			v := all[j]
 			if v == nil {
 				continue
 			}
@@ -231,6 +241,7 @@ func (c *checker) Rows(ctx context.Context, src *schema.Table, keys [][]string) 
 			s := cv.Text
 			r[i] = &s
 		}
+		rows[n] = r
 	}
 	return rows, nil
 }

@@ -3,6 +3,7 @@ package bridge
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/godwit-db/godwit/internal/engine"
 	"github.com/godwit-db/godwit/internal/schema"
@@ -11,14 +12,18 @@ import (
 
 // pair is one source table and the table it becomes on the target.
 type pair struct {
-	src, dst         *schema.Table
-	srcCols, dstCols []schema.Column // copied columns, index-aligned
-	keyPos           []int           // copied-column index of each key column
-	colName          map[string]string
+	src, dst *schema.Table
+	srcAll   []schema.Column // the source's copied columns, as its rows hold them
+	srcCols  []schema.Column // those the migration moves, index-aligned with dstCols
+	dstCols  []schema.Column
+	srcIdx   []int // index in srcAll of each of srcCols
+	keyPos   []int // srcCols index of each key column
+	colName  map[string]string
 }
 
-func newPair(src, dst *schema.Table) (*pair, error) {
-	p := &pair{src: src, dst: dst, srcCols: src.CopyColumns(), dstCols: dst.CopyColumns(), colName: map[string]string{}}
+func newPair(src, dst *schema.Table, opts Options) (*pair, error) {
+	p := &pair{src: src, dst: dst, srcAll: src.CopyColumns(), dstCols: dst.CopyColumns(), colName: map[string]string{}}
+	p.srcCols, p.srcIdx = opts.KeptColumns(src)
 	if len(p.srcCols) != len(p.dstCols) {
 		return nil, fmt.Errorf("table %s: %d columns on the source, %d on the target mapping", src.QualifiedName(), len(p.srcCols), len(p.dstCols))
 	}
@@ -55,7 +60,7 @@ func newConverter(sd, td engine.Dialect, sources, targets []*schema.Table, opts 
 	}
 	cv := &converter{sd: sd, td: td, zeroNull: allowed[types.LossZeroDates], pairs: map[string]*pair{}}
 	for i := range sources {
-		p, err := newPair(sources[i], targets[i])
+		p, err := newPair(sources[i], targets[i], opts)
 		if err != nil {
 			return nil, err
 		}
@@ -94,11 +99,12 @@ func (cv *converter) value(p *pair, i int, v engine.Value) (engine.Value, error)
 	return out, nil
 }
 
-// row converts a full image (or one with Unchanged values) in place into out.
+// row converts a full source image (or one with Unchanged values) into out,
+// leaving out the columns the migration does not move.
 func (cv *converter) row(p *pair, in, out []engine.Value) ([]engine.Value, error) {
 	out = out[:0]
-	for i, v := range in {
-		c, err := cv.value(p, i, v)
+	for i, j := range p.srcIdx {
+		c, err := cv.value(p, i, in[j])
 		if err != nil {
 			return nil, err
 		}
@@ -173,6 +179,9 @@ func (cv *converter) ops(o *engine.TableOps) (*engine.TableOps, error) {
 		np := engine.Partial{Key: k}
 		for j, col := range part.Cols {
 			i := colIndex(p.srcCols, col)
+			if i < 0 {
+				continue // excluded
+			}
 			v, err := cv.value(p, i, part.Vals[j])
 			if err != nil {
 				return nil, err
@@ -185,11 +194,7 @@ func (cv *converter) ops(o *engine.TableOps) (*engine.TableOps, error) {
 	return out, nil
 }
 
+// colIndex is the index of the named column in cols, or -1.
 func colIndex(cols []schema.Column, name string) int {
-	for i, c := range cols {
-		if c.Name == name {
-			return i
-		}
-	}
-	panic("bridge: no column " + name)
+	return slices.IndexFunc(cols, func(c schema.Column) bool { return c.Name == name })
 }

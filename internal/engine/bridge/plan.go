@@ -7,7 +7,9 @@
 package bridge
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,6 +28,76 @@ type Options struct {
 	AllowLossy []string `json:"allow_lossy,omitempty"`
 	// TinyIntBool maps MySQL tinyint(1) to boolean.
 	TinyIntBool bool `json:"tinyint1_as_boolean,omitempty"`
+	// Tables are choices for single tables, by source table (schema.table).
+	Tables map[string]TableOptions `json:"tables,omitempty"`
+}
+
+// TableOptions rename one table on the target and choose for its columns.
+type TableOptions struct {
+	Name    string                   `json:"name,omitempty" yaml:"name"`     // target table name, as written
+	Schema  string                   `json:"schema,omitempty" yaml:"schema"` // target schema (MySQL: database)
+	Columns map[string]ColumnOptions `json:"columns,omitempty" yaml:"columns"`
+}
+
+// ColumnOptions rename one column, give it a target type, or leave it out.
+type ColumnOptions struct {
+	Name    string `json:"name,omitempty" yaml:"name"`       // target column name, as written
+	Type    string `json:"type,omitempty" yaml:"type"`       // target column type, in the target's SQL
+	Exclude bool   `json:"exclude,omitempty" yaml:"exclude"` // not created on the target, its values not read
+}
+
+// Set reports whether any option is set: a migration within one engine with
+// options goes through the bridge too.
+func (o Options) Set() bool {
+	return o.Names != "" || o.TargetSchema != "" || len(o.AllowLossy) > 0 || o.TinyIntBool || len(o.Tables) > 0
+}
+
+// column is the user's choice for column c of source table t.
+func (o Options) column(t *schema.Table, c string) ColumnOptions {
+	return o.Tables[t.QualifiedName()].Columns[c]
+}
+
+// KeptColumns are the copied columns of source table t that the migration
+// moves (not excluded), with the index of each in t.CopyColumns().
+func (o Options) KeptColumns(t *schema.Table) ([]schema.Column, []int) {
+	all := t.CopyColumns()
+	cols, idx := make([]schema.Column, 0, len(all)), make([]int, 0, len(all))
+	for i, c := range all {
+		if !o.column(t, c.Name).Exclude {
+			cols, idx = append(cols, c), append(idx, i)
+		}
+	}
+	return cols, idx
+}
+
+// checkTables reports table and column options that name nothing migrated,
+// and excluded key columns.
+func (o Options) checkTables(tables []*schema.Table) error {
+	byName := map[string]*schema.Table{}
+	for _, t := range tables {
+		byName[t.QualifiedName()] = t
+	}
+	names := make([]string, 0, len(o.Tables))
+	for n := range o.Tables {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t := byName[n]
+		if t == nil {
+			return fmt.Errorf("the spec has options for table %s, which is not among the migrated tables: write it as the source's schema.table, and check --include/--exclude", n)
+		}
+		for c, co := range o.Tables[n].Columns {
+			col := t.Column(c)
+			switch {
+			case col == nil:
+				return fmt.Errorf("the spec has options for column %s.%s, which table %s does not have", n, c, n)
+			case co.Exclude && slices.Contains(t.Key, c):
+				return fmt.Errorf("the spec excludes column %s.%s, which is part of the table's key: a key column must be migrated", n, c)
+			}
+		}
+	}
+	return nil
 }
 
 // Mapped is the result of Map: the target tables, index-aligned with the
@@ -54,11 +126,16 @@ func Map(src, tgt engine.Dialect, tables []*schema.Table, opts Options, defaultS
 	if err := CheckNames(opts.Names); err != nil {
 		return nil, err
 	}
+	if err := opts.checkTables(tables); err != nil {
+		return nil, err
+	}
 	out := &Mapped{Lossy: map[types.Loss][]string{}}
 	names := map[string]string{} // source qualified -> target qualified
 	taken := map[string]string{}
 	schemaOf := func(t *schema.Table) string {
 		switch {
+		case opts.Tables[t.QualifiedName()].Schema != "":
+			return opts.Tables[t.QualifiedName()].Schema
 		case opts.TargetSchema != "":
 			return opts.TargetSchema
 		case defaultSchema != "" && (src.Engine() == "sqlite" || tgt.Engine() != "postgres"):
@@ -69,7 +146,7 @@ func Map(src, tgt engine.Dialect, tables []*schema.Table, opts Options, defaultS
 		return Rename(opts.Names, t.Schema)
 	}
 	for _, t := range tables {
-		q := schemaOf(t) + "." + Rename(opts.Names, t.Name)
+		q := schemaOf(t) + "." + cmp.Or(opts.Tables[t.QualifiedName()].Name, Rename(opts.Names, t.Name))
 		if prev, ok := taken[q]; ok {
 			return nil, fmt.Errorf("tables %s and %s would both become %s on the target: exclude one, or choose other names (--names, --target-schema)", prev, t.QualifiedName(), q)
 		}
@@ -113,12 +190,15 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 	schemaName, name, _ := strings.Cut(names[t.QualifiedName()], ".")
 	tt := &schema.Table{Schema: schemaName, Name: name, Rows: t.Rows, Bytes: t.Bytes}
 	rn := func(s string) string { return Rename(opts.Names, s) }
-	renameAll := func(cols []string) []string {
+	colName := map[string]string{} // source column -> target column, for the kept ones
+	renameAll := func(cols []string) ([]string, bool) {
 		r := make([]string, len(cols))
 		for i, c := range cols {
-			r[i] = rn(c)
+			if r[i] = colName[c]; r[i] == "" {
+				return nil, false // an excluded column
+			}
 		}
-		return r
+		return r, true
 	}
 	indexed := t.IndexedColumns()
 	seen := map[string]string{}
@@ -129,6 +209,11 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 			out.Notes = append(out.Notes, fmt.Sprintf("generated column %s is not created on the target (its expression is %s's own)", where, src.Engine()))
 			continue
 		}
+		co := opts.column(t, c.Name)
+		if co.Exclude {
+			out.Notes = append(out.Notes, fmt.Sprintf("column %s is excluded by the spec: not created on the target", where))
+			continue
+		}
 		nt, err := src.Neutral(t, c)
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", where, err)
@@ -137,28 +222,42 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 			nt.Kind, nt.Bits, nt.Unsigned = types.Bool, 0, false
 		}
 		c.Neutral = &nt
-		typ, loss, err := tgt.ColumnType(nt, indexed[c.Name])
-		if err != nil {
-			return nil, fmt.Errorf("column %s: %w", where, err)
+		tc := schema.Column{Name: cmp.Or(co.Name, rn(c.Name)), NotNull: c.NotNull, AutoIncrement: c.AutoIncrement}
+		tnt := nt
+		if co.Type != "" {
+			// The user's type: values cross as the canonical text of the source
+			// type, which the target type must accept.
+			if tnt, err = tgt.Neutral(tt, &schema.Column{Name: tc.Name, Type: co.Type}); err != nil {
+				return nil, fmt.Errorf("column %s: type %q from the spec: %w", where, co.Type, err)
+			}
+			if slices.Contains(t.Key, c.Name) && tnt.Kind != nt.Kind {
+				return nil, fmt.Errorf("column %s is part of the key: the spec's type %q must be of the same kind as %s (%s), so both sides sort and compare keys alike", where, co.Type, nt.Native, nt.Kind)
+			}
+			tc.Type = co.Type
+		} else {
+			typ, loss, err := tgt.ColumnType(nt, indexed[c.Name])
+			if err != nil {
+				return nil, fmt.Errorf("column %s: %w", where, err)
+			}
+			if loss != "" {
+				out.Lossy[loss] = append(out.Lossy[loss], fmt.Sprintf("%s %s -> %s", where, nt.Native, typ))
+			}
+			tc.Type = typ
 		}
-		if loss != "" {
-			out.Lossy[loss] = append(out.Lossy[loss], fmt.Sprintf("%s %s -> %s", where, nt.Native, typ))
-		}
-		tc := schema.Column{Name: rn(c.Name), Type: typ, NotNull: c.NotNull, AutoIncrement: c.AutoIncrement}
-		ntc := nt
-		tc.Neutral = &ntc
+		tc.Neutral = &tnt
 		if prev, ok := seen[tc.Name]; ok {
-			return nil, fmt.Errorf("columns %s and %s of %s would both be named %s on the target: choose another --names style", prev, c.Name, t.QualifiedName(), tc.Name)
+			return nil, fmt.Errorf("columns %s and %s of %s would both be named %s on the target: rename one in the spec, or choose another --names style", prev, c.Name, t.QualifiedName(), tc.Name)
 		}
 		seen[tc.Name] = c.Name
+		colName[c.Name] = tc.Name
 		if d, ok := src.Default(c); ok {
-			tc.Default = tgt.DefaultSQL(nt, d)
+			tc.Default = tgt.DefaultSQL(tnt, d)
 		} else if c.Default != "" && !c.AutoIncrement {
 			out.Notes = append(out.Notes, fmt.Sprintf("the default of %s (%s) is an expression of %s's own: not carried to the target", where, c.Default, src.Engine()))
 		}
 		tt.Columns = append(tt.Columns, tc)
 	}
-	tt.Key = renameAll(t.Key)
+	tt.Key, _ = renameAll(t.Key) // key columns are never excluded (checkTables)
 	if t.HasKey() {
 		pk := tt.Name + "_pkey"
 		for _, c := range t.Constraints {
@@ -196,7 +295,12 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 				out.Notes = append(out.Notes, where+" is not on plain columns: not created on the target")
 			case c.Name == t.KeyIndex || sameAsKey(c.Columns): // the target's primary key
 			default:
-				tt.Constraints = append(tt.Constraints, schema.Constraint{Name: uniqueName(c.Name), Kind: "u", Columns: renameAll(c.Columns)})
+				cols, ok := renameAll(c.Columns)
+				if !ok {
+					out.Notes = append(out.Notes, where+" is on a column the spec excludes: not created on the target")
+					continue
+				}
+				tt.Constraints = append(tt.Constraints, schema.Constraint{Name: uniqueName(c.Name), Kind: "u", Columns: cols})
 			}
 		case "f":
 			ref, ok := names[c.RefTable]
@@ -204,8 +308,18 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 				out.Notes = append(out.Notes, fmt.Sprintf("%s references %s, which is not migrated: not created on the target", where, c.RefTable))
 				continue
 			}
-			tt.Constraints = append(tt.Constraints, schema.Constraint{Name: uniqueName(c.Name), Kind: "f", Columns: renameAll(c.Columns),
-				RefTable: ref, RefColumns: renameAll(c.RefColumns), OnDelete: c.OnDelete, OnUpdate: c.OnUpdate})
+			cols, ok := renameAll(c.Columns)
+			refCols, refOK := make([]string, len(c.RefColumns)), true
+			for i, rc := range c.RefColumns {
+				co := opts.Tables[c.RefTable].Columns[rc]
+				refCols[i], refOK = cmp.Or(co.Name, rn(rc)), refOK && !co.Exclude
+			}
+			if !ok || !refOK {
+				out.Notes = append(out.Notes, where+" is on a column the spec excludes: not created on the target")
+				continue
+			}
+			tt.Constraints = append(tt.Constraints, schema.Constraint{Name: uniqueName(c.Name), Kind: "f", Columns: cols,
+				RefTable: ref, RefColumns: refCols, OnDelete: c.OnDelete, OnUpdate: c.OnUpdate})
 		default:
 			out.Notes = append(out.Notes, fmt.Sprintf("%s (%s) is %s's own SQL: not created on the target", where, c.Def, src.Engine()))
 		}
@@ -216,7 +330,12 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 			out.Notes = append(out.Notes, fmt.Sprintf("index %s on %s is not on plain columns (%s): not created on the target", ix.Name, t.QualifiedName(), ix.Def))
 		case ix.Name == t.KeyIndex || (ix.Unique && sameAsKey(ix.Columns)):
 		default:
-			tt.Indexes = append(tt.Indexes, schema.Index{Name: uniqueName(ix.Name), Columns: renameAll(ix.Columns), Unique: ix.Unique})
+			cols, ok := renameAll(ix.Columns)
+			if !ok {
+				out.Notes = append(out.Notes, fmt.Sprintf("index %s on %s is on a column the spec excludes: not created on the target", ix.Name, t.QualifiedName()))
+				continue
+			}
+			tt.Indexes = append(tt.Indexes, schema.Index{Name: uniqueName(ix.Name), Columns: cols, Unique: ix.Unique})
 		}
 	}
 	return tt, nil

@@ -47,6 +47,7 @@ func NewSource(src engine.Source, sd engine.Dialect, opts Options) (*Source, err
 	}
 	return &Source{Source: src, check: &checker{d: sd, zeroNull: allowed[types.LossZeroDates], sums: src,
 		table: func(t *schema.Table) *schema.Table { return t },
+		kept:  opts.KeptColumns,
 		open:  func(context.Context) (engine.RangeReader, error) { return rr, nil }}}, nil
 }
 
@@ -63,6 +64,7 @@ func NewTarget(tgt engine.Target, sd, td engine.Dialect, sources, targets []*sch
 	t := &Target{inner: tgt, cv: cv}
 	t.check = &checker{d: td, zeroNull: cv.zeroNull, sums: tgt,
 		table: func(tb *schema.Table) *schema.Table { return cv.pair(tb).dst },
+		kept:  Options{}.KeptColumns,
 		open: func(ctx context.Context) (engine.RangeReader, error) {
 			s, err := openReader(ctx)
 			if err != nil {
@@ -126,7 +128,7 @@ func (t *Target) WriteChunk(ctx context.Context, migration string, tb *schema.Ta
 	go func() {
 		defer close(done)
 		var out []engine.Value
-		err := t.cv.sd.DecodeRows(r, p.srcCols, func(row []engine.Value) error {
+		err := t.cv.sd.DecodeRows(r, p.srcAll, func(row []engine.Value) error {
 			var err error
 			if out, err = t.cv.row(p, row, out); err != nil {
 				return err
@@ -266,7 +268,7 @@ func (a *applyTx) Apply(ctx context.Context, seg engine.Segment) error {
 		p := a.cv.pair(seg.Barrier.Table)
 		key := make([]engine.Value, len(p.keyPos))
 		for j, i := range p.keyPos {
-			key[j] = seg.Barrier.New[i]
+			key[j] = seg.Barrier.New[p.srcIdx[i]]
 		}
 		return &engine.MissingRowError{Table: seg.Barrier.Table, Key: key}
 	}
