@@ -177,6 +177,13 @@ func Map(src, tgt engine.Dialect, tables []*schema.Table, opts Options, defaultS
 	return out, nil
 }
 
+// columnError is a column that cannot be mapped, with the other way out: a
+// spec file that leaves the column out.
+func columnError(t *schema.Table, col string, err error) error {
+	return fmt.Errorf("column %s.%s: %w; or leave the column out with a spec file (--spec, docs/spec.md): tables: {%s: {columns: {%s: {exclude: true}}}}",
+		t.QualifiedName(), col, err, t.QualifiedName(), col)
+}
+
 func sortedLosses(m map[types.Loss][]string) []types.Loss {
 	var out []types.Loss
 	for l := range m {
@@ -216,7 +223,7 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 		}
 		nt, err := src.Neutral(t, c)
 		if err != nil {
-			return nil, fmt.Errorf("column %s: %w", where, err)
+			return nil, columnError(t, c.Name, err)
 		}
 		if opts.TinyIntBool && nt.Kind == types.Int && nt.Bits == 8 && strings.HasPrefix(strings.ToLower(nt.Native), "tinyint(1)") {
 			nt.Kind, nt.Bits, nt.Unsigned = types.Bool, 0, false
@@ -237,7 +244,7 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 		} else {
 			typ, loss, err := tgt.ColumnType(nt, indexed[c.Name])
 			if err != nil {
-				return nil, fmt.Errorf("column %s: %w", where, err)
+				return nil, columnError(t, c.Name, err)
 			}
 			if loss != "" {
 				out.Lossy[loss] = append(out.Lossy[loss], fmt.Sprintf("%s %s -> %s", where, nt.Native, typ))

@@ -302,6 +302,8 @@ func hasGenerated(t *schema.Table, cols []string) bool {
 var (
 	autoIncOption = regexp.MustCompile(` AUTO_INCREMENT=\d+`)
 	indexLine     = regexp.MustCompile("^(?:UNIQUE |FULLTEXT |SPATIAL |VECTOR )?(?:KEY|INDEX) `((?:[^`]|``)+)`")
+	checkLine     = regexp.MustCompile("^CONSTRAINT `((?:[^`]|``)+)` (CHECK .*)$")
+	jsonValid     = regexp.MustCompile("^CHECK \\(json_valid\\(`(?:[^`]|``)+`\\)\\)$")
 	fkLine        = regexp.MustCompile("^CONSTRAINT `((?:[^`]|``)+)` FOREIGN KEY .* REFERENCES `((?:[^`]|``)+)`(?:\\.`((?:[^`]|``)+)`)?")
 )
 
@@ -329,6 +331,11 @@ func splitCreate(t *schema.Table, create string) {
 			}
 			t.Constraints = append(t.Constraints, schema.Constraint{Name: unquote(m[1]), Kind: "f", Def: trimmed, RefTable: ref})
 			continue
+		}
+		if m := checkLine.FindStringSubmatch(trimmed); m != nil && !jsonValid.MatchString(m[2]) {
+			// Kept in CreateSQL; listed so that another engine can say it is left behind.
+			// MariaDB's json_valid check is what makes a column JSON: not a check of the user's.
+			t.Constraints = append(t.Constraints, schema.Constraint{Name: unquote(m[1]), Kind: "c", Def: m[2]})
 		}
 		keep = append(keep, strings.TrimSuffix(line, ","))
 	}
