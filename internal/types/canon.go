@@ -259,8 +259,8 @@ func trimFraction(s string) string {
 	return s
 }
 
-// CanonJSON re-encodes a JSON document compactly with sorted keys, keeping
-// numbers as written.
+// CanonJSON re-encodes a JSON document compactly with sorted keys, and
+// numbers in plain notation (see PlainNumber).
 func CanonJSON(s string) (string, error) {
 	d := json.NewDecoder(strings.NewReader(s))
 	d.UseNumber()
@@ -268,6 +268,7 @@ func CanonJSON(s string) (string, error) {
 	if err := d.Decode(&v); err != nil {
 		return "", fmt.Errorf("invalid JSON: %v", err)
 	}
+	v = plainNumbers(v)
 	var b bytes.Buffer
 	e := json.NewEncoder(&b)
 	e.SetEscapeHTML(false)
@@ -275,6 +276,61 @@ func CanonJSON(s string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+func plainNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		return json.Number(PlainNumber(string(x)))
+	case []any:
+		for i := range x {
+			x[i] = plainNumbers(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = plainNumbers(x[k])
+		}
+	}
+	return v
+}
+
+// maxExponent bounds the exponents PlainNumber expands: PostgreSQL's numeric
+// holds at most 131072 digits before the point and 16383 after it.
+const maxExponent = 1 << 17
+
+// PlainNumber writes a JSON number without exponent, with as many fraction
+// digits as it has without one, as PostgreSQL's jsonb prints numbers: "1E+2"
+// -> "100", "2.50e-1" -> "0.250", "1.50" stays, "-0" -> "0". MySQL, MariaDB
+// and SQLite keep a JSON text's numbers as written.
+func PlainNumber(n string) string {
+	mant, exp := n, 0
+	if i := strings.IndexAny(n, "eE"); i >= 0 {
+		e, err := strconv.Atoi(strings.TrimPrefix(n[i+1:], "+"))
+		if err != nil || e > maxExponent || e < -maxExponent {
+			return n
+		}
+		mant, exp = n[:i], e
+	}
+	neg := strings.HasPrefix(mant, "-")
+	ip, fp, _ := strings.Cut(strings.TrimPrefix(mant, "-"), ".")
+	digits, point, scale := ip+fp, len(ip)+exp, max(len(fp)-exp, 0)
+	if point <= 0 {
+		digits, point = strings.Repeat("0", 1-point)+digits, 1
+	}
+	if len(digits) < point+scale {
+		digits += strings.Repeat("0", point+scale-len(digits))
+	}
+	out := strings.TrimLeft(digits[:point], "0")
+	if out == "" {
+		out = "0"
+	}
+	if scale > 0 {
+		out += "." + digits[point:]
+	}
+	if neg && strings.Trim(out, "0.") != "" {
+		out = "-" + out
+	}
+	return out
 }
 
 // ErrZeroDate is what ToCanon returns (wrapped) for a MySQL zero date

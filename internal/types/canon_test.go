@@ -148,3 +148,23 @@ func TestParseLosses(t *testing.T) {
 		t.Fatal("unknown loss accepted")
 	}
 }
+
+// TestPlainNumber: JSON numbers in canonical JSON are written as jsonb prints
+// them (checked against PostgreSQL 15 on these and 3000 random numbers), so
+// that a JSON value from MySQL or SQLite and its jsonb copy compare equal.
+func TestPlainNumber(t *testing.T) {
+	for in, want := range map[string]string{
+		"0": "0", "-0": "0", "-0.0": "0.0", "0e5": "0", "0.00e1": "0.0", "1E+2": "100", "1e2": "100", "1.5e2": "150",
+		"1.50e1": "15.0", "2.50e-1": "0.250", "-2.5e-3": "-0.0025", "1e-20": "0.00000000000000000001", "1.2345e2": "123.45",
+		"123.456e-5": "0.00123456", "-1.0E0": "-1.0", "12345678901234567890123": "12345678901234567890123", "1.50": "1.50",
+		"1e999999": "1e999999", // beyond numeric: kept
+	} {
+		if got := PlainNumber(in); got != want {
+			t.Errorf("PlainNumber(%s) = %s, want %s", in, got, want)
+		}
+	}
+	got, err := CanonJSON(`{"b": [1E+2, -0, 2.50e-1], "a": {"x": 1e-3}}`)
+	if want := `{"a":{"x":0.001},"b":[100,0,0.250]}`; err != nil || got != want {
+		t.Errorf("CanonJSON = %s, %v; want %s", got, err, want)
+	}
+}

@@ -17,7 +17,7 @@
 //	time         HH:MM:SS[.ffffff] without trailing fraction zeros
 //	timestamp    YYYY-MM-DD HH:MM:SS[.ffffff]
 //	timestamptz  the same, in UTC, with no offset
-//	json         compact, object keys sorted, numbers as written
+//	json         compact, object keys sorted, numbers without exponent (PlainNumber)
 //	uuid         lower-case 8-4-4-4-12
 //	enum         the label
 //	set          the labels, comma-separated, in definition order

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
@@ -482,7 +483,7 @@ func (dialect) ToCanon(c *schema.Column, v engine.Value) (engine.Value, error) {
 		if dec == nil {
 			return engine.Value{}, fmt.Errorf("character set %s cannot be converted to UTF-8", charset(c.Collation))
 		}
-		u, err := dec.NewDecoder().String(s)
+		u, err := dec.String(s)
 		if err != nil {
 			return engine.Value{}, fmt.Errorf("%q is not valid %s text: %v", s, charset(c.Collation), err)
 		}
@@ -725,60 +726,240 @@ func (e *encoder) Close() error   { return e.w.Flush() }
 func (e *encoder) Format() string { return Format }
 
 // decoderFor is the decoder of a MySQL character set other than UTF-8, or nil.
-func decoderFor(cs string) encoding.Encoding {
-	switch cs {
-	case "latin1":
-		return charmap.Windows1252 // MySQL's latin1 is cp1252
-	case "latin2":
-		return charmap.ISO8859_2
-	case "latin5":
-		return charmap.ISO8859_9
-	case "latin7":
-		return charmap.ISO8859_13
-	case "greek":
-		return charmap.ISO8859_7
-	case "hebrew":
-		return charmap.ISO8859_8
-	case "cp1250":
-		return charmap.Windows1250
-	case "cp1251":
-		return charmap.Windows1251
-	case "cp1256":
-		return charmap.Windows1256
-	case "cp1257":
-		return charmap.Windows1257
-	case "cp850":
-		return charmap.CodePage850
-	case "cp852":
-		return charmap.CodePage852
-	case "cp866":
-		return charmap.CodePage866
-	case "koi8r":
-		return charmap.KOI8R
-	case "koi8u":
-		return charmap.KOI8U
-	case "macroman":
-		return charmap.Macintosh
-	case "gbk", "gb2312":
-		return simplifiedchinese.GBK
-	case "gb18030":
-		return simplifiedchinese.GB18030
-	case "big5":
-		return traditionalchinese.Big5
-	case "sjis", "cp932":
-		return japanese.ShiftJIS
-	case "ujis", "eucjpms":
-		return japanese.EUCJP
-	case "euckr":
-		return korean.EUCKR
-	case "ucs2", "utf16":
-		return unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM)
-	case "utf16le":
-		return unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM)
-	case "utf32":
-		return utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM)
+func decoderFor(cs string) *textDecoder { return decoders[cs] }
+
+// A textDecoder turns text in a MySQL character set into UTF-8 as the server
+// itself converts it. golang.org/x/text implements the WHATWG tables, which
+// differ from MySQL's in places (TestDecodersMatchServer compares every
+// character with the server's conversion): MySQL maps the bytes ISO-8859 and
+// cp1252 leave undefined to C1 controls, has other characters at a few
+// positions of greek, hebrew, cp866, koi8u, gb2312, sjis and ujis (sjis
+// 0x815F is a backslash, not U+FF3C), an older Big5 table, user-defined areas
+// in its Japanese sets, and eucjpms has IBM's extensions.
+type textDecoder struct {
+	base  encoding.Encoding
+	bytes *[256]rune // a single-byte set: the character of each byte
+	// A multi-byte set: width is the length of the well-formed character s
+	// starts with (1 for anything else); fix is MySQL's own character for a
+	// sequence where base's differs.
+	width func(s string) int
+	fix   func(seq string) (rune, bool)
+}
+
+// String converts s, as the server does.
+func (d *textDecoder) String(s string) (string, error) {
+	if d.bytes != nil {
+		var b strings.Builder
+		b.Grow(len(s))
+		for i := 0; i < len(s); i++ {
+			b.WriteRune(d.bytes[s[i]])
+		}
+		return b.String(), nil
 	}
-	return nil
+	if d.fix == nil {
+		return d.base.NewDecoder().String(s)
+	}
+	var b strings.Builder
+	done := 0 // s[:done] is in b
+	for i := 0; i < len(s); {
+		n := d.width(s[i:])
+		if r, ok := d.fix(s[i : i+n]); ok {
+			u, err := d.base.NewDecoder().String(s[done:i])
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(u)
+			b.WriteRune(r)
+			done = i + n
+		}
+		i += n
+	}
+	if done == 0 {
+		return d.base.NewDecoder().String(s)
+	}
+	u, err := d.base.NewDecoder().String(s[done:])
+	b.WriteString(u)
+	return b.String(), err
+}
+
+// byteDecoder is a single-byte set: base's characters, fixes where MySQL's
+// differ, and the C1 control where base has no character in 0x80-0x9F.
+func byteDecoder(base encoding.Encoding, fixes map[byte]rune) *textDecoder {
+	var t [256]rune
+	for i := range t {
+		r, ok := fixes[byte(i)]
+		if !ok {
+			u, _ := base.NewDecoder().String(string([]byte{byte(i)}))
+			r, _ = utf8.DecodeRuneInString(u)
+			if r == utf8.RuneError && i >= 0x80 && i <= 0x9f {
+				r = rune(i)
+			}
+		}
+		t[i] = r
+	}
+	return &textDecoder{base: base, bytes: &t}
+}
+
+// sjisWidth: a lead byte 0x81-0x9F or 0xE0-0xFC, a trail byte 0x40-0xFC but 0x7F.
+func sjisWidth(s string) int {
+	if len(s) >= 2 && (s[0] >= 0x81 && s[0] <= 0x9f || s[0] >= 0xe0 && s[0] <= 0xfc) && s[1] >= 0x40 && s[1] <= 0xfc && s[1] != 0x7f {
+		return 2
+	}
+	return 1
+}
+
+// eucWidth (EUC-JP): 0x8E or 0xA1-0xFE and a byte 0xA1-0xFE, or 0x8F and two.
+func eucWidth(s string) int {
+	euc := func(i int) bool { return i < len(s) && s[i] >= 0xa1 && s[i] <= 0xfe }
+	switch {
+	case len(s) > 0 && s[0] == 0x8f && euc(1) && euc(2):
+		return 3
+	case len(s) > 0 && (s[0] == 0x8e || euc(0)) && euc(1):
+		return 2
+	}
+	return 1
+}
+
+// dbcsWidth (Big5, GB2312): a lead byte 0x81-0xFE, a trail byte 0x40-0xFE but 0x7F.
+func dbcsWidth(s string) int {
+	if len(s) >= 2 && s[0] >= 0x81 && s[0] <= 0xfe && s[1] >= 0x40 && s[1] <= 0xfe && s[1] != 0x7f {
+		return 2
+	}
+	return 1
+}
+
+// fixes is a fix function of a table.
+func fixes(m map[string]rune) func(string) (rune, bool) {
+	return func(seq string) (rune, bool) { r, ok := m[seq]; return r, ok }
+}
+
+// JIS X 0208 positions where MySQL's sjis and ujis have other characters than
+// the WHATWG tables (which follow Windows), in Shift JIS and in EUC-JP.
+var (
+	sjisFixes = map[string]rune{"\x81\x5f": '\\', "\x81\x60": '\u301c', "\x81\x61": '\u2016', "\x81\x7c": '\u2212',
+		"\x81\x91": '\u00a2', "\x81\x92": '\u00a3', "\x81\xca": '\u00ac'}
+	ujisFixes = map[string]rune{"\xa1\xc0": '\\', "\xa1\xc1": '\u301c', "\xa1\xc2": '\u2016', "\xa1\xdd": '\u2212',
+		"\xa1\xf1": '\u00a2', "\xa1\xf2": '\u00a3', "\xa2\xcc": '\u00ac', "\x8f\xa2\xb7": '~'}
+)
+
+// cp932Fix: the user-defined area 0xF040-0xF9FC is U+E000-U+E757.
+func cp932Fix(seq string) (rune, bool) {
+	if len(seq) != 2 || seq[0] < 0xf0 || seq[0] > 0xf9 {
+		return 0, false
+	}
+	t := int(seq[1]) - 0x40
+	if seq[1] > 0x7f {
+		t--
+	}
+	return rune(0xe000 + int(seq[0]-0xf0)*188 + t), true
+}
+
+// eucUserDefined: the user-defined areas of ujis and eucjpms, rows 0xF5-0xFE
+// of JIS X 0208 (U+E000-U+E3AB) and of JIS X 0212 (U+E3AC-U+E757).
+func eucUserDefined(seq string) (rune, bool) {
+	base := rune(0xe000)
+	if len(seq) == 3 {
+		seq, base = seq[1:], 0xe3ac
+	}
+	if len(seq) != 2 || seq[0] < 0xf5 || seq[0] > 0xfe {
+		return 0, false
+	}
+	return base + rune(int(seq[0]-0xf5)*94+int(seq[1]-0xa1)), true
+}
+
+// eucjpmsIBM are the IBM extensions eucjpms has at 0x8FF3F3-0x8FF4FE, in order.
+var eucjpmsIBM = []rune("" +
+	"\u2170\u2171\u2172\u2173\u2174\u2175\u2176\u2177\u2178\u2179\u2160\u2161\u2162\u2163\u2164\u2165" +
+	"\u2166\u2167\u2168\u2169\uff07\uff02\u3231\u2116\u2121\u70bb\u4efc\u50f4\u51ec\u5307\u5324\ufa0e" +
+	"\u548a\u5759\ufa0f\ufa10\u589e\u5bec\u5cf5\u5d53\ufa11\u5fb7\u6085\u6120\u654e\u663b\u6665\ufa12" +
+	"\uf929\u6801\ufa13\ufa14\u6a6b\u6ae2\u6df8\u6df2\u7028\ufa15\ufa16\u7501\u7682\u769e\ufa17\u7930" +
+	"\ufa18\ufa19\ufa1a\ufa1b\u7ae7\ufa1c\ufa1d\u7da0\u7dd6\ufa1e\u8362\ufa1f\u85b0\ufa20\ufa21\u8807" +
+	"\ufa22\u8b7f\u8cf4\u8d76\ufa23\ufa24\ufa25\u90de\ufa26\u9115\ufa27\ufa28\u9592\uf9dc\ufa29\u973b" +
+	"\u974d\u9751\ufa2a\ufa2b\ufa2c\u999e\u9ad9\u9b72\ufa2d\u9ed1")
+
+func eucjpmsFix(seq string) (rune, bool) {
+	if len(seq) == 3 && seq[0] == 0x8f && (seq[1] == 0xf3 && seq[2] >= 0xf3 || seq[1] == 0xf4) {
+		return eucjpmsIBM[int(seq[1]-0xf3)*94+int(seq[2])-0xf3], true
+	}
+	if seq == "\x8f\xa2\xc3" {
+		return '\uffe4', true
+	}
+	return eucUserDefined(seq)
+}
+
+// big5Runs are where MySQL's Big5 differs from WHATWG's: from code, n
+// characters from r on (codes in order: trail bytes 0x40-0x7E, 0xA1-0xFE).
+var big5Runs = []struct {
+	code uint16
+	r    rune
+	n    int
+}{
+	{0xa145, 0x2022, 1}, {0xa14e, 0xff64, 1}, {0xa15a, 0xfffd, 1}, {0xa1c2, 0x203e, 1}, {0xa1c3, 0xfffd, 1},
+	{0xa1c5, 0xfffd, 1}, {0xa1e3, 0x223c, 1}, {0xa1f2, 0x2641, 1}, {0xa1f3, 0x2609, 1}, {0xa1fe, 0xfffd, 1},
+	{0xa240, 0xfffd, 1}, {0xa241, 0xff0f, 1}, {0xa242, 0xff3c, 1}, {0xa244, 0x00a5, 1}, {0xa246, 0x00a2, 2},
+	{0xa2cc, 0xfffd, 1}, {0xa2ce, 0xfffd, 1}, {0xc6a1, 0x30fe, 1}, {0xc6a2, 0x309d, 2}, {0xc6a4, 0x3005, 1},
+	{0xc6a5, 0x3041, 83}, {0xc6f8, 0x30a1, 86}, {0xc7b1, 0x0414, 2}, {0xc7b3, 0x0401, 1}, {0xc7b4, 0x0416, 7},
+	{0xc7bb, 0x0423, 19}, {0xc7ce, 0x0451, 1}, {0xc7cf, 0x0436, 26}, {0xc7e9, 0x2460, 10}, {0xc7f3, 0x2474, 10},
+}
+
+// big5Index numbers the Big5 codes in order.
+func big5Index(lead, trail byte) int {
+	t := int(trail) - 0x40
+	if trail >= 0xa1 {
+		t = int(trail) - 0xa1 + 0x3f
+	}
+	return int(lead)*157 + t
+}
+
+func big5Fix(seq string) (rune, bool) {
+	if len(seq) != 2 || (seq[0] != 0xa1 && seq[0] != 0xa2 && seq[0] != 0xc6 && seq[0] != 0xc7) {
+		return 0, false
+	}
+	i := big5Index(seq[0], seq[1])
+	for _, run := range big5Runs {
+		if d := i - big5Index(byte(run.code>>8), byte(run.code)); d >= 0 && d < run.n {
+			return run.r + rune(d), true
+		}
+	}
+	return 0, false
+}
+
+// decoders are the character sets other than UTF-8 godwit converts.
+var decoders = map[string]*textDecoder{
+	"latin1":   byteDecoder(charmap.Windows1252, nil), // MySQL's latin1 is cp1252
+	"latin2":   byteDecoder(charmap.ISO8859_2, nil),
+	"latin5":   byteDecoder(charmap.ISO8859_9, nil),
+	"latin7":   byteDecoder(charmap.ISO8859_13, nil),
+	"greek":    byteDecoder(charmap.ISO8859_7, map[byte]rune{0xa1: '\u02bd', 0xa2: '\u02bc'}),
+	"hebrew":   byteDecoder(charmap.ISO8859_8, map[byte]rune{0xaf: '\u203e'}),
+	"cp1250":   byteDecoder(charmap.Windows1250, nil),
+	"cp1251":   byteDecoder(charmap.Windows1251, nil),
+	"cp1256":   byteDecoder(charmap.Windows1256, nil),
+	"cp1257":   byteDecoder(charmap.Windows1257, nil),
+	"cp850":    byteDecoder(charmap.CodePage850, nil),
+	"cp852":    byteDecoder(charmap.CodePage852, nil),
+	"cp866":    byteDecoder(charmap.CodePage866, map[byte]rune{0xfc: '\u207f', 0xfd: '\u00b2'}),
+	"koi8r":    byteDecoder(charmap.KOI8R, nil),
+	"koi8u":    byteDecoder(charmap.KOI8U, map[byte]rune{0x95: '\u2022', 0xae: '\u255d', 0xbe: '\u256c'}),
+	"macroman": byteDecoder(charmap.Macintosh, nil),
+	"gbk":      {base: simplifiedchinese.GBK},
+	"gb2312":   {base: simplifiedchinese.GBK, width: dbcsWidth, fix: fixes(map[string]rune{"\xa1\xa4": '\u30fb', "\xa1\xaa": '\u2015'})},
+	"gb18030":  {base: simplifiedchinese.GB18030},
+	"big5":     {base: traditionalchinese.Big5, width: dbcsWidth, fix: big5Fix},
+	"sjis":     {base: japanese.ShiftJIS, width: sjisWidth, fix: fixes(sjisFixes)},
+	"cp932":    {base: japanese.ShiftJIS, width: sjisWidth, fix: cp932Fix},
+	"ujis": {base: japanese.EUCJP, width: eucWidth, fix: func(seq string) (rune, bool) {
+		if r, ok := ujisFixes[seq]; ok {
+			return r, true
+		}
+		return eucUserDefined(seq)
+	}},
+	"eucjpms": {base: japanese.EUCJP, width: eucWidth, fix: eucjpmsFix},
+	"euckr":   {base: korean.EUCKR},
+	"ucs2":    {base: unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM)},
+	"utf16":   {base: unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM)},
+	"utf16le": {base: unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM)},
+	"utf32":   {base: utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM)},
 }
 
 // maxRowBytes is MySQL's limit on the declared size of a row's columns.
@@ -790,6 +971,7 @@ const maxRowBytes = 65535
 // indexes and foreign keys the Target adds after the copy. Unique constraints
 // become unique indexes, as MySQL keeps them.
 func (dialect) FinishTable(t *schema.Table) error {
+	fitKeys(t)
 	indexed := t.IndexedColumns()
 	fitRow(t, indexed)
 
@@ -867,6 +1049,82 @@ func (dialect) FinishTable(t *schema.Table) error {
 	}
 	t.Indexes = indexes
 	return nil
+}
+
+// fitKeys shortens the varchar(768) and varbinary(3072) ColumnType gives
+// unbounded text and bytes in a key (each alone fills InnoDB's 3072-byte
+// limit) so that the primary and unique keys they share with other columns
+// fit: the key's other columns first, the rest shared among them. A longer
+// value then fails the copy, as beyond 768 characters.
+func fitKeys(t *schema.Table) {
+	keys := [][]string{t.Key}
+	for _, c := range t.Constraints {
+		if c.Kind == "u" {
+			keys = append(keys, c.Columns)
+		}
+	}
+	for _, ix := range t.Indexes {
+		if ix.Unique {
+			keys = append(keys, ix.Columns)
+		}
+	}
+	share := map[*schema.Column]int{} // bytes each shortened column may take
+	for _, key := range keys {
+		var long []*schema.Column
+		rest, total := 0, 0
+		for _, name := range key {
+			c := t.Column(name)
+			if c == nil {
+				continue
+			}
+			if keyFallback(c) {
+				long = append(long, c)
+			} else {
+				rest += keyBytes(c)
+			}
+			total += keyBytes(c)
+		}
+		if total <= maxKeyBytes || len(long) == 0 {
+			continue
+		}
+		n := (maxKeyBytes - rest) / len(long)
+		for _, c := range long {
+			if s, ok := share[c]; !ok || n < s {
+				share[c] = n
+			}
+		}
+	}
+	for c, n := range share {
+		if baseType(c) == "varchar" {
+			n /= 4 // utf8mb4
+		}
+		if n >= 1 {
+			c.Type = fmt.Sprintf("%s(%d)", baseType(c), n)
+		}
+	}
+}
+
+// keyFallback reports a column ColumnType made varchar(768) or
+// varbinary(3072) only because it is in a key.
+func keyFallback(c *schema.Column) bool {
+	if c.Neutral == nil || (c.Type != "varchar(768)" && c.Type != "varbinary(3072)") {
+		return false
+	}
+	typ, _, _ := dialect{}.ColumnType(*c.Neutral, false)
+	return typ == "longtext" || typ == "longblob"
+}
+
+// keyBytes is what a column counts towards InnoDB's key length limit (at most).
+func keyBytes(c *schema.Column) int {
+	_, args, _ := typeParts(c.Type)
+	n, _ := intArgs(args)
+	switch baseType(c) {
+	case "varchar", "char":
+		return 4 * n
+	case "varbinary", "binary":
+		return n
+	}
+	return declaredBytes(c)
 }
 
 // fitRow keeps a table under MySQL's row size limit, which counts every

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/godwit-db/godwit/internal/engine"
 	"github.com/godwit-db/godwit/internal/position"
@@ -545,6 +546,47 @@ func TestFinishTable(t *testing.T) {
 	}
 }
 
+// TestFitKeys: unbounded text and bytes in a key of several columns (a
+// PostgreSQL text and an integer) are shortened so that the key fits InnoDB's
+// 3072 bytes; a varchar(768) that was one on the source is kept.
+func TestFitKeys(t *testing.T) {
+	text, bytes := types.Type{Kind: types.Text}, types.Type{Kind: types.Bytes}
+	v768 := types.Type{Kind: types.Text, Length: 768}
+	tb := &schema.Table{Name: "k", Key: []string{"t", "n"},
+		Columns: []schema.Column{
+			{Name: "t", Type: "varchar(768)", Neutral: &text},
+			{Name: "n", Type: "bigint"},
+			{Name: "b", Type: "varbinary(3072)", Neutral: &bytes},
+			{Name: "u", Type: "varchar(768)", Neutral: &text},
+			{Name: "alone", Type: "varchar(768)", Neutral: &text},
+			{Name: "real", Type: "varchar(768)", Neutral: &v768},
+		},
+		Constraints: []schema.Constraint{{Name: "bu", Kind: "u", Columns: []string{"b", "u"}}, {Name: "a", Kind: "u", Columns: []string{"alone"}}},
+		Indexes:     []schema.Index{{Name: "tb", Columns: []string{"t", "b"}, Unique: true}, {Name: "r", Columns: []string{"real", "n"}}},
+	}
+	if err := Dialect().FinishTable(tb); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range tb.Columns {
+		got = append(got, c.Name+" "+c.Type)
+	}
+	// t: 3064 bytes beside n, 1536 beside b; b: 1536 beside u and t; u: 1536 beside b.
+	want := "t varchar(384), n bigint, b varbinary(1536), u varchar(384), alone varchar(768), real varchar(768)"
+	if strings.Join(got, ", ") != want {
+		t.Errorf("columns %s\nwant    %s", strings.Join(got, ", "), want)
+	}
+	for _, key := range [][]string{{"t", "n"}, {"b", "u"}, {"t", "b"}} {
+		n := 0
+		for _, c := range key {
+			n += keyBytes(tb.Column(c))
+		}
+		if n > maxKeyBytes {
+			t.Errorf("key %v takes %d bytes", key, n)
+		}
+	}
+}
+
 func TestFitRow(t *testing.T) {
 	tb := &schema.Table{Name: "wide", Key: []string{"k"}}
 	tb.Columns = append(tb.Columns, schema.Column{Name: "k", Type: "varchar(700)"})
@@ -1018,5 +1060,110 @@ func TestDialectSource(t *testing.T) {
 	seqs, err := src.Sequences(ctx, tables)
 	if err != nil || len(seqs) != 1 || seqs[0].Value != 11 || !seqs[0].Called {
 		t.Errorf("Sequences: %+v %v", seqs, err)
+	}
+}
+
+// TestDecoders: text in other character sets converts as MySQL converts it,
+// where golang.org/x/text's tables differ from MySQL's too.
+func TestDecoders(t *testing.T) {
+	cases := []struct{ cs, in, want string }{
+		{"latin1", "caf\xe9 \x80 \x81\x8d\x8f\x90\x9d", "café € \u0081\u008d\u008f\u0090\u009d"},
+		{"latin2", "\x80\x9f\xb1", "\u0080\u009fą"},
+		{"greek", "\xa1\xa2\xe1", "\u02bd\u02bcα"},
+		{"hebrew", "\xaf\xe0", "\u203eא"},
+		{"cp866", "\xfc\xfd\x80", "\u207f²А"},
+		{"koi8u", "\x95\xae\xbe\xc1", "•╝╬а"},
+		{"cp1251", "\xcf\xf0\xe8", "При"},
+		{"sjis", "a\\\x81\x5f\x95\x5c\x83\x5c\x81\x60", "a\\\\表ソ\u301c"}, // 0x5C trail bytes are no backslashes
+		{"sjis", "\x81\x5f", "\\"},
+		{"cp932", "\x81\x5f\xf0\x40\xf9\xfc\x87\x40", "＼\ue000\ue757①"},
+		{"ujis", "\xa1\xc0\x8f\xa2\xb7\xf5\xa1\x8f\xfe\xfe\xc6\xfc\x8e\xb1", "\\~\ue000\ue757日ｱ"},
+		{"eucjpms", "\x8f\xf3\xf3\x8f\xf4\xfe\x8f\xa2\xc3\xf5\xa1x", "ⅰ\u9ed1\uffe4\ue000x"},
+		{"gb2312", "\xa1\xa4\xa1\xaa\xd6\xd0", "\u30fb\u2015中"},
+		{"gbk", "\xdf\x5c\xd5\x5c\\", "運誠\\"},
+		{"big5", "\xa5\x5c\xc6\xa5\xc6\xf8\xc7\xf3\xc7\xfc\xa1\x45", "功ぁァ⑴⑽•"},
+		{"utf16", "\xd8\x3e\xdd\x86\x00a", "🦆a"},
+		{"utf32", "\x00\x01\xf9\x86", "🦆"},
+	}
+	for _, c := range cases {
+		got, err := decoderFor(c.cs).String(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("%s %x = %q (%U), %v; want %q (%U)", c.cs, c.in, got, []rune(got), err, c.want, []rune(c.want))
+		}
+	}
+	if decoderFor("armscii8") != nil {
+		t.Error("armscii8 has a decoder")
+	}
+}
+
+// TestDecodersMatchServer compares every character of every character set
+// godwit converts with the server's own conversion to utf8mb4: each byte,
+// each two-byte sequence of the multi-byte sets, and the three-byte ones of
+// EUC-JP. Sequences the server does not convert to one character are skipped.
+func TestDecodersMatchServer(t *testing.T) {
+	ctx := context.Background()
+	conn, err := ParseURL("source", serverURL(t, "GODWIT_TEST_MY_SOURCE", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := conn.open(ctx, "source", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for cs := range decoders {
+		var seqs []string
+		switch cs {
+		case "ucs2", "utf16", "utf16le", "utf32", "gb18030": // Unicode itself; MariaDB has no gb18030
+			continue
+		}
+		for b := 0; b < 256; b++ {
+			seqs = append(seqs, string([]byte{byte(b)}))
+		}
+		if decoders[cs].bytes == nil {
+			for a := 0x81; a < 0xff; a++ {
+				for b := 0x40; b < 0xff; b++ {
+					seqs = append(seqs, string([]byte{byte(a), byte(b)}))
+				}
+			}
+		}
+		if cs == "ujis" || cs == "eucjpms" {
+			for a := 0xa1; a < 0xff; a++ {
+				for b := 0xa1; b < 0xff; b++ {
+					seqs = append(seqs, string([]byte{0x8f, byte(a), byte(b)}))
+				}
+			}
+		}
+		diffs := 0
+		for start := 0; start < len(seqs); start += 2000 {
+			var q []string
+			for _, s := range seqs[start:min(start+2000, len(seqs))] {
+				q = append(q, fmt.Sprintf("SELECT X'%x', CONVERT(CONVERT(X'%[1]x' USING %s) USING utf8mb4)", s, cs))
+			}
+			rows, err := db.QueryContext(ctx, strings.Join(q, " UNION ALL "))
+			if err != nil {
+				t.Fatalf("%s: %v", cs, err)
+			}
+			for rows.Next() {
+				var in, want []byte
+				if err := rows.Scan(&in, &want); err != nil {
+					t.Fatal(err)
+				}
+				if utf8.RuneCount(want) != 1 || (string(want) == "?" && string(in) != "?") {
+					continue // not one character to the server
+				}
+				if got, err := decoderFor(cs).String(string(in)); err != nil || got != string(want) {
+					if diffs++; diffs <= 10 {
+						t.Errorf("%s %x: godwit %q (%U, %v), the server %q (%U)", cs, in, got, []rune(got), err, want, []rune(string(want)))
+					}
+				}
+			}
+			if err := rows.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if diffs > 10 {
+			t.Errorf("%s: %d characters differ", cs, diffs)
+		}
 	}
 }
