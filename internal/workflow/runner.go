@@ -263,6 +263,9 @@ func (r *Runner) Run(ctx context.Context, name string) error {
 		} else {
 			final, phase = Cancelled, NoPhase
 		}
+	case errors.Is(workErr, errForeignCheckpoints):
+		final, phase, msg = Created, NoPhase, oneLine(workErr.Error())
+		r.event(context.WithoutCancel(ctx), name, "error", msg)
 	case ctx.Err() != nil:
 		final = Paused
 		r.event(context.WithoutCancel(ctx), name, "info", "paused at the last checkpoint; 'godwit resume "+name+"' continues")
@@ -274,7 +277,7 @@ func (r *Runner) Run(ctx context.Context, name string) error {
 		m.State, m.Phase, m.Error = string(final), string(phase), msg
 		m.RunnerPID, m.RunnerHost = 0, ""
 	})
-	if final == Failed {
+	if final == Failed || final == Created {
 		return errors.New(msg)
 	}
 	return nil

@@ -80,6 +80,11 @@ func (w *run) jobs() int {
 	return w.spec.Jobs
 }
 
+// errForeignCheckpoints: the target holds another migration's checkpoints
+// under this migration's name. The migration stays CREATED: it did nothing, and
+// deleting it must not remove what belongs to the other one.
+var errForeignCheckpoints = errors.New("the target already holds the checkpoints of another migration")
+
 // work runs the phases from wherever the target's checkpoint says they stand.
 func (w *run) work(ctx context.Context) error {
 	src, err := w.r.openSource(ctx, w.spec, w.name, w.jobs())
@@ -104,6 +109,12 @@ func (w *run) work(ctx context.Context) error {
 	cp, err := tgt.Prepare(ctx, w.name)
 	if err != nil {
 		return err
+	}
+	if cp.Stage != "" && w.prevState == Created {
+		// Checkpoints this migration never wrote: another migration of the same
+		// name, run from another state store (or never deleted), owns them.
+		return fmt.Errorf("%w named %s (stage %s) that this state store did not run: run 'godwit delete %s' where that one was run, or start this one under another name ('godwit delete %s' here removes only this one)",
+			errForeignCheckpoints, w.name, cp.Stage, w.name, w.name)
 	}
 	if cp.Stage == "" {
 		if cp, err = w.begin(ctx, src, tgt); err != nil {

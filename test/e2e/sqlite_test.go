@@ -280,3 +280,34 @@ func TestSQLiteBadInput(t *testing.T) {
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
+
+// A migration whose name the target already knows from another state store
+// does nothing and stays CREATED, and deleting it leaves the other's
+// bookkeeping alone (it used to skip every table and end COMPLETED).
+func TestSQLiteNameTakenOnTarget(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "s.db"), filepath.Join(dir, "t.db")
+	createSQLiteSource(t, src, 2, 50)
+	first := newGodwit(t)
+	if res := first.run("start", "orders", "--once", "--source", "sqlite://"+src, "--target", "sqlite://"+dst); res.code != 0 {
+		t.Fatalf("first migration: %v", res)
+	}
+	src2, dst2 := filepath.Join(dir, "s2.db"), dst // another source, the same target
+	createSQLiteSource(t, src2, 2, 50)
+	second := newGodwit(t)
+	res := second.run("start", "orders", "--once", "--truncate-target", "--source", "sqlite://"+src2, "--target", "sqlite://"+dst2)
+	lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
+	if res.code != 1 || !strings.HasPrefix(lines[len(lines)-1], "godwit: the target already holds the checkpoints of another migration named orders") {
+		t.Fatalf("want exit 1 naming the other migration: %v", res)
+	}
+	if st := second.mustStatus("orders"); st.State != "CREATED" {
+		t.Errorf("state after the refusal = %s, want CREATED", st.State)
+	}
+	if res := second.run("delete", "orders"); res.code != 0 || strings.Contains(res.stdout, "(target)") {
+		t.Errorf("delete of the refused migration touched the target: %v", res)
+	}
+	// The first store still owns its bookkeeping: its delete removes it.
+	if res := first.run("delete", "orders"); res.code != 0 || !strings.Contains(res.stdout, "bookkeeping for orders (target)") {
+		t.Errorf("delete in the first store: %v", res)
+	}
+}

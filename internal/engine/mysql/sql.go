@@ -51,12 +51,18 @@ func isUnsigned(c *schema.Column) bool { return strings.Contains(strings.ToLower
 
 // selectExpr is how a column is read for copying and hashing, so that its text
 // form loads back to the identical value: FLOAT as a double (its own display
-// rounds to 6 digits), BIT as a number, other character sets as raw bytes.
+// rounds to 6 digits), DOUBLE(M,D) as a plain double (its display rounds to D
+// decimals, while the binlog carries the stored value), BIT as a number,
+// other character sets as raw bytes.
 func selectExpr(c *schema.Column) string {
 	q := QuoteIdent(c.Name)
 	switch baseType(c) {
 	case "float":
 		return q + " + 0e0"
+	case "double", "real":
+		if strings.Contains(c.Type, ",") {
+			return q + " + 0e0"
+		}
 	case "bit":
 		return q + " + 0"
 	}

@@ -36,6 +36,8 @@ func TestSelectAndLoad(t *testing.T) {
 	}{
 		{schema.Column{Name: "f", Type: "float"}, "`f` + 0e0", "?"},
 		{schema.Column{Name: "b", Type: "bit(3)"}, "`b` + 0", "?"},
+		{schema.Column{Name: "g", Type: "double(10,5)"}, "`g` + 0e0", "?"},
+		{schema.Column{Name: "h", Type: "double"}, "`h`", "?"},
 		{schema.Column{Name: "l", Type: "varchar(3)", Collation: "latin1_swedish_ci"}, "CAST(`l` AS BINARY)", "CONVERT(? USING latin1) COLLATE latin1_swedish_ci"},
 		{schema.Column{Name: "u", Type: "text", Collation: "utf8mb4_unicode_ci"}, "`u`", "?"},
 		{schema.Column{Name: "d", Type: "decimal(5,2)"}, "`d`", "?"},
