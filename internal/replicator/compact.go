@@ -5,6 +5,7 @@
 package replicator
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/godwit-db/godwit/internal/engine"
@@ -56,13 +57,13 @@ func (c *Compactor) state(t *schema.Table) *tableState {
 		return s
 	}
 	s := &tableState{t: t, entries: map[string]*entry{}}
-	for i, col := range t.CopyColumns() {
+	for _, col := range t.CopyColumns() {
 		s.colName = append(s.colName, col.Name)
-		for _, k := range t.Key {
-			if k == col.Name {
-				s.keyIdx = append(s.keyIdx, i)
-			}
-		}
+	}
+	// In the key's order, as Change.Key is: a key (d, id) over columns
+	// (id, d) must not become (id, d), or a row's upsert and delete differ.
+	for _, k := range t.Key {
+		s.keyIdx = append(s.keyIdx, slices.Index(s.colName, k))
 	}
 	c.tables[t] = s
 	c.order = append(c.order, s)

@@ -291,3 +291,18 @@ func render(segs []engine.Segment) string {
 	}
 	return out
 }
+
+// A key whose columns come in another order than the table's: the row's key
+// from its image must be in the key's order, as Change.Key is, or an insert
+// and the delete of the same row are two rows (the delete was lost).
+func TestCompactionKeyOrder(t *testing.T) {
+	pay := &schema.Table{Schema: "s", Name: "payment", Key: []string{"d", "id"},
+		Columns: []schema.Column{{Name: "id"}, {Name: "amount"}, {Name: "d"}, {Name: "note"}}}
+	c := NewCompactor()
+	c.Add(engine.Change{Table: pay, Op: engine.Insert, New: []engine.Value{v("7"), v("1.00"), v("2022-01-05"), v("x")}})
+	c.Add(engine.Change{Table: pay, Op: engine.Delete, Key: []engine.Value{v("2022-01-05"), v("7")}})
+	c.Add(engine.Change{Table: pay, Op: engine.Update, New: []engine.Value{v("8"), v("2.00"), v("2022-02-01"), unchanged}})
+	if got, want := render(c.Flush()), "ops[s.payment D[[2022-01-05 7]] U[] P[{[2022-02-01 8] [amount] [2.00]}]]"; got != want {
+		t.Errorf("\n got %s\nwant %s", got, want)
+	}
+}
