@@ -129,6 +129,7 @@ func Check(ctx context.Context, eng Engines, spec Spec) (*CheckReport, error) {
 		if err := src.CheckCapture(ctx, keyed); err != nil {
 			block(err)
 		}
+		rep.Warnings = append(rep.Warnings, captureWarnings(src, keyed)...)
 	}
 	if eng.TargetExists != nil && !eng.TargetExists(spec.Target) {
 		rep.Warnings = append(rep.Warnings, "the target "+eng.Redact(spec.Target)+" does not exist yet: start creates it")
@@ -157,4 +158,13 @@ func Check(ctx context.Context, eng Engines, spec Spec) (*CheckReport, error) {
 	}
 	rep.Ready = len(rep.Blocking) == 0
 	return rep, nil
+}
+
+// captureWarnings are what the source's change capture does not see of the
+// tables (MySQL: rows changed by foreign key actions).
+func captureWarnings(src engine.Source, tables []*schema.Table) []string {
+	if w, ok := src.(interface{ CaptureWarnings([]*schema.Table) []string }); ok {
+		return w.CaptureWarnings(tables)
+	}
+	return nil
 }

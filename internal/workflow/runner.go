@@ -152,6 +152,11 @@ func (r *Runner) Create(ctx context.Context, name string, spec Spec) error {
 			r.event(ctx, name, "warn", n)
 		}
 	}
+	if !spec.Once {
+		for _, w := range captureWarnings(src, tables) {
+			r.event(ctx, name, "warn", w)
+		}
+	}
 	return nil
 }
 

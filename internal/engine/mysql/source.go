@@ -154,6 +154,34 @@ func (s *Source) flavor(v serverVars) string {
 	return "mysql"
 }
 
+// CaptureWarnings names the foreign keys whose actions (CASCADE, SET NULL,
+// SET DEFAULT) change rows the binary log does not show: InnoDB performs them
+// below the binlog, so the target does not see those changes.
+func (s *Source) CaptureWarnings(tables []*schema.Table) []string {
+	var fks []string
+	for _, t := range tables {
+		for _, c := range t.Constraints {
+			if c.Kind != "f" {
+				continue
+			}
+			var acts []string
+			for _, a := range []struct{ on, act string }{{"DELETE", c.OnDelete}, {"UPDATE", c.OnUpdate}} {
+				if a.act == "CASCADE" || a.act == "SET NULL" || a.act == "SET DEFAULT" {
+					acts = append(acts, "ON "+a.on+" "+a.act)
+				}
+			}
+			if len(acts) > 0 {
+				fks = append(fks, fmt.Sprintf("%s.%s (%s)", t.QualifiedName(), c.Name, strings.Join(acts, ", ")))
+			}
+		}
+	}
+	if len(fks) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("MySQL does not write the rows that foreign key actions change to the binary log, so those changes are not replayed: %s; verify reports such rows and complete refuses to cut over while they differ (docs/mysql.md)",
+		strings.Join(fks, ", "))}
+}
+
 // CheckCapture implements engine.Source: binary log on and in ROW format, a
 // free server_id, and the privileges to read positions and the binlog (tried
 // for real with a short replica connection).

@@ -144,3 +144,21 @@ func FuzzLoadEscape(f *testing.F) {
 		}
 	})
 }
+
+func TestCaptureWarnings(t *testing.T) {
+	tables := []*schema.Table{
+		{Schema: "shop", Name: "orders", Constraints: []schema.Constraint{
+			{Name: "fk_customer", Kind: "f", OnDelete: "RESTRICT", OnUpdate: "CASCADE"},
+			{Name: "fk_store", Kind: "f", OnDelete: "SET NULL", OnUpdate: "NO ACTION"},
+			{Name: "fk_plain", Kind: "f", OnDelete: "RESTRICT", OnUpdate: "RESTRICT"},
+		}},
+		{Schema: "shop", Name: "items"},
+	}
+	got := (&Source{}).CaptureWarnings(tables)
+	if len(got) != 1 || !strings.Contains(got[0], "shop.orders.fk_customer (ON UPDATE CASCADE), shop.orders.fk_store (ON DELETE SET NULL);") || strings.Contains(got[0], "fk_plain") {
+		t.Errorf("warnings: %q", got)
+	}
+	if got := (&Source{}).CaptureWarnings(tables[1:]); got != nil {
+		t.Errorf("no actions, warnings %q", got)
+	}
+}
