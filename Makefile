@@ -1,4 +1,4 @@
-.PHONY: build test bench-pg bench-my bench-freeze
+.PHONY: build test bench-pg bench-my bench-cross bench-freeze
 build:
 	go build ./cmd/godwit
 test:
@@ -7,5 +7,7 @@ bench-pg:
 	bench/pg.sh
 bench-my:
 	bench/my.sh
+bench-cross:
+	bench/cross.sh
 bench-freeze:
 	bench/pg-freeze.sh

@@ -143,7 +143,7 @@ func (w *run) work(ctx context.Context) error {
 			return err
 		}
 		if w.spec.Once {
-			return w.finishOnce(ctx, tgt)
+			return w.finishOnce(ctx, src, tgt)
 		}
 		cp.Consistency = w.consistencyPoint(cp.Chunks)
 		if err := tgt.SetStage(ctx, w.name, engine.StageCopied, cp.Consistency); err != nil {
@@ -282,8 +282,17 @@ func (w *run) buildSecondary(ctx context.Context, tgt engine.Target) error {
 	return nil
 }
 
-func (w *run) finishOnce(ctx context.Context, tgt engine.Target) error {
+func (w *run) finishOnce(ctx context.Context, src engine.Source, tgt engine.Target) error {
 	if err := w.buildSecondary(ctx, tgt); err != nil {
+		return err
+	}
+	// Counters as the source has them now (at or past the copy's), so that the
+	// target's next insert without a key does not collide, as after a cutover.
+	vals, err := src.Sequences(ctx, w.tables)
+	if err != nil {
+		return err
+	}
+	if err := tgt.SetSequences(ctx, w.tables, vals); err != nil {
 		return err
 	}
 	migrated := map[string]bool{}

@@ -196,6 +196,13 @@ func TestPGOnceCopy(t *testing.T) {
 	if objs := godwitObjects(t, srcURL); len(objs) > 0 {
 		t.Errorf("after start --once the source still has: %s", strings.Join(objs, ", "))
 	}
+	// The counters came along: the target's next inserts take new ids.
+	dst := connect(t, dstURL)
+	for _, ins := range []string{`insert into "Sales"."Order Lines"("Qty") values (1)`, `insert into ev(payload) values ('after')`} {
+		if _, err := dst.Exec(context.Background(), ins); err != nil {
+			t.Errorf("after start --once, %s on the target: %v", ins, err)
+		}
+	}
 
 	res = g.run("list", "--json")
 	var list any

@@ -739,6 +739,7 @@ func decoderFor(cs string) *textDecoder { return decoders[cs] }
 type textDecoder struct {
 	base  encoding.Encoding
 	bytes *[256]rune // a single-byte set: the character of each byte
+	ascii bool       // bytes maps 0x00-0x7F to themselves: ASCII text is already UTF-8
 	// A multi-byte set: width is the length of the well-formed character s
 	// starts with (1 for anything else); fix is MySQL's own character for a
 	// sequence where base's differs.
@@ -748,6 +749,9 @@ type textDecoder struct {
 
 // String converts s, as the server does.
 func (d *textDecoder) String(s string) (string, error) {
+	if d.ascii && isASCII(s) {
+		return s, nil
+	}
 	if d.bytes != nil {
 		var b strings.Builder
 		b.Grow(len(s))
@@ -797,7 +801,20 @@ func byteDecoder(base encoding.Encoding, fixes map[byte]rune) *textDecoder {
 		}
 		t[i] = r
 	}
-	return &textDecoder{base: base, bytes: &t}
+	ascii := true
+	for i := range 0x80 {
+		ascii = ascii && t[i] == rune(i)
+	}
+	return &textDecoder{base: base, bytes: &t, ascii: ascii}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // sjisWidth: a lead byte 0x81-0x9F or 0xE0-0xFC, a trail byte 0x40-0xFC but 0x7F.

@@ -1068,6 +1068,8 @@ func TestDialectSource(t *testing.T) {
 func TestDecoders(t *testing.T) {
 	cases := []struct{ cs, in, want string }{
 		{"latin1", "caf\xe9 \x80 \x81\x8d\x8f\x90\x9d", "café € \u0081\u008d\u008f\u0090\u009d"},
+		{"latin1", "plain ASCII\t\\", "plain ASCII\t\\"},
+		{"utf16", "\x00a\x00b", "ab"}, // ASCII bytes that are not ASCII text
 		{"latin2", "\x80\x9f\xb1", "\u0080\u009fą"},
 		{"greek", "\xa1\xa2\xe1", "\u02bd\u02bcα"},
 		{"hebrew", "\xaf\xe0", "\u203eא"},
@@ -1090,6 +1092,9 @@ func TestDecoders(t *testing.T) {
 		if err != nil || got != c.want {
 			t.Errorf("%s %x = %q (%U), %v; want %q (%U)", c.cs, c.in, got, []rune(got), err, c.want, []rune(c.want))
 		}
+	}
+	if !decoderFor("latin1").ascii || decoderFor("utf16").ascii || decoderFor("sjis").ascii {
+		t.Error("the ASCII fast path is on the wrong character sets")
 	}
 	if decoderFor("armscii8") != nil {
 		t.Error("armscii8 has a decoder")
