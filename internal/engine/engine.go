@@ -6,6 +6,7 @@ package engine
 import (
 	"context"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/godwit-db/godwit/internal/position"
@@ -313,15 +314,13 @@ func OpsOf(ch *Change) *TableOps {
 	default:
 		p := Partial{}
 		cols := ch.Table.CopyColumns()
-		for i, v := range ch.New {
-			isKey := false
-			for _, k := range ch.Table.Key {
-				if k == cols[i].Name {
-					isKey = true
-					p.Key = append(p.Key, v)
-				}
+		for _, k := range ch.Table.Key { // in the key's order, which need not be the columns'
+			if i := slices.IndexFunc(cols, func(c schema.Column) bool { return c.Name == k }); i >= 0 {
+				p.Key = append(p.Key, ch.New[i])
 			}
-			if !v.Unchanged && !isKey {
+		}
+		for i, v := range ch.New {
+			if !v.Unchanged && !slices.Contains(ch.Table.Key, cols[i].Name) {
 				p.Cols, p.Vals = append(p.Cols, cols[i].Name), append(p.Vals, v)
 			}
 		}

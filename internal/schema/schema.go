@@ -78,7 +78,42 @@ type Table struct {
 	ReplicaIdentity string `json:"replica_identity,omitempty"`
 	// ReplicaIdentityIndex is the index named by REPLICA IDENTITY USING INDEX.
 	ReplicaIdentityIndex string `json:"replica_identity_index,omitempty"`
+	// Partitioning is set when the table is partitioned (PostgreSQL): it holds
+	// no rows itself, its partitions do, and they are migrated with it.
+	Partitioning *Partitioning `json:"partitioning,omitempty"`
 }
+
+// Partitioning describes how a partitioned table splits its rows.
+type Partitioning struct {
+	// Key is the partition key in the engine's text, e.g. "RANGE (payment_date)".
+	Key string `json:"key"`
+	// Partitions are every partition below the table, each after its parent.
+	Partitions []Partition `json:"partitions"`
+}
+
+// Partition is one partition of a partitioned table.
+type Partition struct {
+	Schema       string `json:"schema"`
+	Name         string `json:"name"`
+	ParentSchema string `json:"parent_schema"`
+	ParentName   string `json:"parent_name"`
+	// Bound is the engine's text of the rows it takes, e.g.
+	// "FOR VALUES FROM ('2022-01-01') TO ('2022-02-01')" or "DEFAULT".
+	Bound string `json:"bound"`
+	// Key is set when the partition is itself partitioned.
+	Key string `json:"key,omitempty"`
+	// Constraints and Indexes are the partition's own, not those it has
+	// through its parent.
+	Constraints []Constraint `json:"constraints,omitempty"`
+	Indexes     []Index      `json:"indexes,omitempty"`
+	// KeyIndex is its index that is part of the table's key index.
+	KeyIndex             string `json:"key_index,omitempty"`
+	ReplicaIdentity      string `json:"replica_identity,omitempty"`
+	ReplicaIdentityIndex string `json:"replica_identity_index,omitempty"`
+}
+
+// QualifiedName is "schema.name".
+func (p *Partition) QualifiedName() string { return p.Schema + "." + p.Name }
 
 // QualifiedName is "schema.name", the form include/exclude patterns match.
 func (t *Table) QualifiedName() string { return t.Schema + "." + t.Name }

@@ -3,23 +3,54 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"path"
+	"regexp"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/godwit-db/godwit/internal/schema"
 )
 
+// tablesSQL lists every user table, with the root of the partition tree of
+// each partition.
 const tablesSQL = `
 SELECT c.oid, n.nspname, c.relname, c.relkind::text, c.relispartition, c.relreplident::text,
        coalesce((SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid AND i.indisreplident), ''),
-       c.reltuples::bigint, pg_table_size(c.oid)
+       c.reltuples::bigint, pg_table_size(c.oid),
+       coalesce(rn.nspname || '.' || r.relname, '')
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class r ON c.relispartition AND r.oid = pg_partition_root(c.oid)
+LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
 WHERE c.relkind IN ('r', 'p')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema', '_godwit')
   AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
   AND c.relpersistence = 'p'
 ORDER BY n.nspname, c.relname`
+
+// partitionsSQL lists the partitions below a partitioned table ($1), parents
+// first, each with its index that belongs to the table's key index: the
+// primary key's, or the unique index named $2.
+const partitionsSQL = `
+WITH key AS (
+  SELECT i.indexrelid FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+  WHERE i.indrelid = $1 AND CASE WHEN $2 = '' THEN i.indisprimary ELSE ic.relname = $2 END)
+SELECT c.oid, n.nspname, c.relname, pn.nspname, p.relname, c.relkind::text, c.relpersistence::text,
+       coalesce(pg_get_expr(c.relpartbound, c.oid), ''),
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) ELSE '' END,
+       c.relreplident::text,
+       coalesce((SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid AND i.indisreplident), ''),
+       coalesce((SELECT ic.relname FROM key CROSS JOIN LATERAL pg_partition_tree(key.indexrelid) k
+                 JOIN pg_index i ON i.indexrelid = k.relid JOIN pg_class ic ON ic.oid = k.relid
+                 WHERE i.indrelid = c.oid), ''),
+       c.reltuples::bigint, pg_table_size(c.oid)
+FROM pg_partition_tree($1::oid::regclass) t
+JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class p ON p.oid = t.parentrelid JOIN pg_namespace pn ON pn.oid = p.relnamespace
+WHERE t.level > 0
+ORDER BY t.level, n.nspname, c.relname`
 
 // columnsSQL reads each column with, for domains, the base type under every
 // domain level, the labels of an enum (or of an array's enum elements), and
@@ -55,6 +86,8 @@ CROSS JOIN LATERAL (
 WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum`
 
+// constraintsSQL reads a table's constraints, leaving out the clones
+// PostgreSQL makes of a partitioned table's (and, unless $2, the inherited ones).
 const constraintsSQL = `
 SELECT co.conname, co.contype::text, pg_get_constraintdef(co.oid),
        CASE WHEN co.confrelid <> 0 THEN (SELECT rn.nspname || '.' || r.relname FROM pg_class r JOIN pg_namespace rn ON rn.oid = r.relnamespace WHERE r.oid = co.confrelid) ELSE '' END,
@@ -66,9 +99,11 @@ SELECT co.conname, co.contype::text, pg_get_constraintdef(co.oid),
        CASE co.confupdtype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE '' END
 FROM pg_constraint co
 WHERE co.conrelid = $1 AND co.contype IN ('p', 'u', 'c', 'f', 'x')
+  AND co.conparentid = 0 AND ($2 OR co.conislocal)
 ORDER BY co.contype = 'p' DESC, co.conname`
 
-// Indexes that back no constraint; key candidates are unique, total, plain-column
+// Indexes that back no constraint and are no partition of a parent's index
+// (a partitioned table's index covers those); key candidates are unique, total, plain-column
 // indexes over NOT NULL columns. The last columns are the key columns of a
 // plain index (btree or hash, on columns, not partial), which another engine
 // can rebuild, and whether it is unique.
@@ -87,7 +122,7 @@ SELECT ic.relname, pg_get_indexdef(i.indexrelid),
             ELSE '{}' END,
        i.indisunique
 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
-WHERE i.indrelid = $1
+WHERE i.indrelid = $1 AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
 ORDER BY ic.relname`
 
 const sequencesSQL = `
@@ -98,13 +133,16 @@ JOIN pg_namespace sn ON sn.oid = s.relnamespace
 WHERE d.refobjid = $1 AND d.classid = 'pg_class'::regclass AND d.deptype = 'a'
 ORDER BY 1`
 
-// readTables reads the catalog of every user table f selects.
+// readTables reads the catalog of every user table f selects. A partitioned
+// table is one table, its partitions included; a partition is never a table of
+// its own.
 func readTables(ctx context.Context, conn *pgx.Conn, f schema.Filter) ([]*schema.Table, error) {
 	type rel struct {
 		oid       uint32
 		t         *schema.Table
 		kind      string
 		partition bool
+		root      string // qualified root of a partition's tree
 	}
 	rows, err := conn.Query(ctx, tablesSQL)
 	if err != nil {
@@ -114,7 +152,7 @@ func readTables(ctx context.Context, conn *pgx.Conn, f schema.Filter) ([]*schema
 	for rows.Next() {
 		var r rel
 		r.t = &schema.Table{}
-		if err := rows.Scan(&r.oid, &r.t.Schema, &r.t.Name, &r.kind, &r.partition, &r.t.ReplicaIdentity, &r.t.ReplicaIdentityIndex, &r.t.Rows, &r.t.Bytes); err != nil {
+		if err := rows.Scan(&r.oid, &r.t.Schema, &r.t.Name, &r.kind, &r.partition, &r.t.ReplicaIdentity, &r.t.ReplicaIdentityIndex, &r.t.Rows, &r.t.Bytes, &r.root); err != nil {
 			return nil, err
 		}
 		if f.Match(r.t.QualifiedName()) {
@@ -126,15 +164,103 @@ func readTables(ctx context.Context, conn *pgx.Conn, f schema.Filter) ([]*schema
 	}
 	var out []*schema.Table
 	for _, r := range rels {
-		if r.kind == "p" || r.partition {
-			return nil, fmt.Errorf("table %s is partitioned (or a partition): not supported yet; exclude it with --exclude %q", r.t.QualifiedName(), r.t.QualifiedName())
+		if r.partition {
+			if !f.Match(r.root) && excludedBy(f, r.root) == "" {
+				return nil, fmt.Errorf("table %s is a partition of %s, and godwit migrates a partitioned table whole: select %s instead (e.g. --include %s)",
+					r.t.QualifiedName(), r.root, r.root, r.root)
+			}
+			continue // migrated with its root, or excluded with it
 		}
 		if err := describeTable(ctx, conn, r.oid, r.t); err != nil {
 			return nil, fmt.Errorf("reading table %s: %w", r.t.QualifiedName(), err)
 		}
+		if r.kind == "p" {
+			if err := readPartitions(ctx, conn, r.oid, r.t, f); err != nil {
+				return nil, err
+			}
+		}
+		if r.t.Rows < 0 { // never analyzed: count, so progress has a real denominator
+			if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+only(r.t)).Scan(&r.t.Rows); err != nil {
+				return nil, fmt.Errorf("counting the rows of %s: %w", r.t.QualifiedName(), err)
+			}
+		}
 		out = append(out, r.t)
 	}
 	return out, nil
+}
+
+// readPartitions fills t.Partitioning, and t's rows and bytes with the sums
+// over its partitions. A partition f excludes is an error: it cannot be left out.
+func readPartitions(ctx context.Context, conn *pgx.Conn, oid uint32, t *schema.Table, f schema.Filter) error {
+	t.Partitioning = &schema.Partitioning{}
+	if err := conn.QueryRow(ctx, "SELECT pg_get_partkeydef($1)", oid).Scan(&t.Partitioning.Key); err != nil {
+		return fmt.Errorf("reading the partition key of %s: %w", t.QualifiedName(), err)
+	}
+	rows, err := conn.Query(ctx, partitionsSQL, oid, t.KeyIndex)
+	if err != nil {
+		return fmt.Errorf("reading the partitions of %s: %w", t.QualifiedName(), err)
+	}
+	type part struct {
+		oid               uint32
+		kind, persistence string
+		rows, bytes       int64
+	}
+	var parts []part
+	for rows.Next() {
+		var p part
+		var sp schema.Partition
+		if err := rows.Scan(&p.oid, &sp.Schema, &sp.Name, &sp.ParentSchema, &sp.ParentName, &p.kind, &p.persistence,
+			&sp.Bound, &sp.Key, &sp.ReplicaIdentity, &sp.ReplicaIdentityIndex, &sp.KeyIndex, &p.rows, &p.bytes); err != nil {
+			rows.Close()
+			return err
+		}
+		parts = append(parts, p)
+		t.Partitioning.Partitions = append(t.Partitioning.Partitions, sp)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading the partitions of %s: %w", t.QualifiedName(), err)
+	}
+	t.Rows, t.Bytes = 0, 0
+	for i, p := range parts {
+		sp := &t.Partitioning.Partitions[i]
+		name := sp.QualifiedName()
+		switch {
+		case p.kind == "f":
+			return fmt.Errorf("partition %s of %s is a foreign table, which godwit cannot migrate: detach it first, or --exclude %s", name, t.QualifiedName(), t.QualifiedName())
+		case p.persistence != "p":
+			return fmt.Errorf("partition %s of %s is UNLOGGED, so its changes cannot be captured: run ALTER TABLE %s SET LOGGED first, or --exclude %s",
+				name, t.QualifiedName(), partQual(sp), t.QualifiedName())
+		}
+		if pat := excludedBy(f, name); pat != "" {
+			return fmt.Errorf("partition %s matches --exclude %s, but its table %s is migrated with all its partitions: exclude %s as well, or narrow the pattern",
+				name, pat, t.QualifiedName(), t.QualifiedName())
+		}
+		if t.Rows >= 0 && p.kind == "r" {
+			if p.rows < 0 { // never analyzed: readTables counts
+				t.Rows = -1
+			} else {
+				t.Rows += p.rows
+			}
+		}
+		t.Bytes += p.bytes
+		if sp.Constraints, _, err = readConstraints(ctx, conn, p.oid, false); err != nil {
+			return fmt.Errorf("reading partition %s: %w", name, err)
+		}
+		if sp.Indexes, _, err = readIndexes(ctx, conn, p.oid); err != nil {
+			return fmt.Errorf("reading partition %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// excludedBy returns the exclude pattern of f that name matches, or "".
+func excludedBy(f schema.Filter, name string) string {
+	for _, pat := range f.Exclude {
+		if ok, _ := path.Match(pat, name); ok {
+			return pat
+		}
+	}
+	return ""
 }
 
 func describeTable(ctx context.Context, conn *pgx.Conn, oid uint32, t *schema.Table) error {
@@ -161,62 +287,26 @@ func describeTable(ctx context.Context, conn *pgx.Conn, oid uint32, t *schema.Ta
 		return err
 	}
 
-	rows, err = conn.Query(ctx, constraintsSQL, oid)
-	if err != nil {
+	if t.Constraints, t.Key, err = readConstraints(ctx, conn, oid, true); err != nil {
 		return err
 	}
-	for rows.Next() {
-		var c schema.Constraint
-		var cols []string
-		if err := rows.Scan(&c.Name, &c.Kind, &c.Def, &c.RefTable, &cols, &c.RefColumns, &c.OnDelete, &c.OnUpdate); err != nil {
-			return err
-		}
-		if c.Kind == "p" {
-			t.Key = cols
-		}
-		switch c.Kind {
-		case "p", "u", "f":
-			c.Columns = cols
-		}
-		if c.Kind != "f" {
-			c.RefColumns, c.OnDelete, c.OnUpdate = nil, "", ""
-		}
-		t.Constraints = append(t.Constraints, c)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-
-	type candidate struct {
-		name string
-		cols []string
-	}
-	var candidates []candidate
-	rows, err = conn.Query(ctx, indexesSQL, oid)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var ix schema.Index
-		var keyable, backsConstraint bool
-		var cols []string
-		if err := rows.Scan(&ix.Name, &ix.Def, &keyable, &cols, &backsConstraint, &ix.Columns, &ix.Unique); err != nil {
-			return err
-		}
-		if keyable {
-			candidates = append(candidates, candidate{ix.Name, cols})
-		}
-		if !backsConstraint {
-			t.Indexes = append(t.Indexes, ix)
-		}
-	}
-	if err := rows.Err(); err != nil {
+	var candidates []keyCandidate
+	if t.Indexes, candidates, err = readIndexes(ctx, conn, oid); err != nil {
 		return err
 	}
 	if len(t.Key) == 0 && len(candidates) > 0 {
 		// Fewest columns first, then by name: a stable, cheap key.
 		sort.SliceStable(candidates, func(i, j int) bool { return len(candidates[i].cols) < len(candidates[j].cols) })
 		t.Key, t.KeyIndex = candidates[0].cols, candidates[0].name
+	}
+	// A single-column key filled by nextval on a sequence it does not own (as
+	// in dumps that leave out OWNED BY) is a counter too, so that another
+	// engine makes it auto-increment and carries the sequence's value over.
+	if len(t.Key) == 1 {
+		if c := t.Column(t.Key[0]); c != nil && !c.AutoIncrement && strings.HasPrefix(c.Default, "nextval(") && isIntType(c.Type) &&
+			!slices.ContainsFunc(t.Columns, func(o schema.Column) bool { return o.AutoIncrement }) {
+			c.AutoIncrement = true
+		}
 	}
 
 	rows, err = conn.Query(ctx, sequencesSQL, oid)
@@ -230,13 +320,74 @@ func describeTable(ctx context.Context, conn *pgx.Conn, oid uint32, t *schema.Ta
 		}
 		t.Sequences = append(t.Sequences, s)
 	}
-	if err := rows.Err(); err != nil {
-		return err
+	return rows.Err()
+}
+
+// readConstraints reads a table's constraints (with inherited ones or only its
+// own) and the columns of its primary key.
+func readConstraints(ctx context.Context, conn *pgx.Conn, oid uint32, inherited bool) ([]schema.Constraint, []string, error) {
+	rows, err := conn.Query(ctx, constraintsSQL, oid, inherited)
+	if err != nil {
+		return nil, nil, err
 	}
-	if t.Rows < 0 { // never analyzed: count, so progress has a real denominator
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+only(t)).Scan(&t.Rows); err != nil {
-			return err
+	defer rows.Close()
+	var out []schema.Constraint
+	var key []string
+	for rows.Next() {
+		var c schema.Constraint
+		var cols []string
+		if err := rows.Scan(&c.Name, &c.Kind, &c.Def, &c.RefTable, &cols, &c.RefColumns, &c.OnDelete, &c.OnUpdate); err != nil {
+			return nil, nil, err
+		}
+		if c.Kind == "p" {
+			key = cols
+		}
+		switch c.Kind {
+		case "p", "u", "f":
+			c.Columns = cols
+		}
+		if c.Kind != "f" {
+			c.RefColumns, c.OnDelete, c.OnUpdate = nil, "", ""
+		}
+		out = append(out, c)
+	}
+	return out, key, rows.Err()
+}
+
+type keyCandidate struct {
+	name string
+	cols []string
+}
+
+// onlyIndex matches the ONLY of a partitioned table's index definition, which
+// would build the index on that table alone.
+var onlyIndex = regexp.MustCompile(`^(CREATE (?:UNIQUE )?INDEX (?:"(?:[^"]|"")+"|\S+) ON )ONLY `)
+
+// readIndexes reads the indexes that back no constraint, and the unique
+// indexes that could serve as the row key.
+func readIndexes(ctx context.Context, conn *pgx.Conn, oid uint32) ([]schema.Index, []keyCandidate, error) {
+	rows, err := conn.Query(ctx, indexesSQL, oid)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var out []schema.Index
+	var candidates []keyCandidate
+	for rows.Next() {
+		var ix schema.Index
+		var keyable, backsConstraint bool
+		var cols []string
+		if err := rows.Scan(&ix.Name, &ix.Def, &keyable, &cols, &backsConstraint, &ix.Columns, &ix.Unique); err != nil {
+			return nil, nil, err
+		}
+		// Rebuilt on a partitioned table, the index must cover its partitions.
+		ix.Def = onlyIndex.ReplaceAllString(ix.Def, "$1")
+		if keyable {
+			candidates = append(candidates, keyCandidate{ix.Name, cols})
+		}
+		if !backsConstraint {
+			out = append(out, ix)
 		}
 	}
-	return nil
+	return out, candidates, rows.Err()
 }

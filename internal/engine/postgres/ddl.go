@@ -36,7 +36,47 @@ func CreateTableSQL(t *schema.Table) string {
 			parts = append(parts, "CONSTRAINT "+QuoteIdent(con.Name)+" "+con.Def)
 		}
 	}
-	return "CREATE TABLE " + QualName(t) + " (\n  " + strings.Join(parts, ",\n  ") + "\n)"
+	sql := "CREATE TABLE " + QualName(t) + " (\n  " + strings.Join(parts, ",\n  ") + "\n)"
+	if t.Partitioning != nil {
+		sql += " PARTITION BY " + t.Partitioning.Key
+	}
+	return sql
+}
+
+// partitions returns a table's partitions, parents first (none when it is
+// not partitioned).
+func partitions(tb *schema.Table) []*schema.Partition {
+	if tb.Partitioning == nil {
+		return nil
+	}
+	out := make([]*schema.Partition, len(tb.Partitioning.Partitions))
+	for i := range tb.Partitioning.Partitions {
+		out[i] = &tb.Partitioning.Partitions[i]
+	}
+	return out
+}
+
+// partQual is the quoted schema-qualified name of a partition.
+func partQual(p *schema.Partition) string { return QuoteIdent(p.Schema) + "." + QuoteIdent(p.Name) }
+
+// CreatePartitionSQL renders a partition of its parent, with the check
+// constraints of its own; it inherits columns and the rest from its parent.
+func CreatePartitionSQL(p *schema.Partition) string {
+	var checks []string
+	for _, con := range p.Constraints {
+		if con.Kind == "c" && !strings.HasSuffix(con.Def, " NOT VALID") {
+			checks = append(checks, "CONSTRAINT "+QuoteIdent(con.Name)+" "+con.Def)
+		}
+	}
+	sql := "CREATE TABLE " + partQual(p) + " PARTITION OF " + QuoteIdent(p.ParentSchema) + "." + QuoteIdent(p.ParentName)
+	if len(checks) > 0 {
+		sql += " (\n  " + strings.Join(checks, ",\n  ") + "\n)"
+	}
+	sql += " " + p.Bound
+	if p.Key != "" {
+		sql += " PARTITION BY " + p.Key
+	}
+	return sql
 }
 
 var nextvalRef = regexp.MustCompile(`nextval\('((?:[^']|'')+)'::regclass\)`)

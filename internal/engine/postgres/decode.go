@@ -14,11 +14,17 @@ import (
 
 // decoder turns pgoutput messages into engine transactions. It holds no I/O.
 type decoder struct {
-	tables   map[string]*schema.Table // by qualified name
-	rels     map[uint32]*relMap
-	cur      *engine.Txn
-	partSize int
-	skipTo   position.LSN // transactions ending at or before this were applied already
+	tables map[string]*schema.Table // by qualified name
+	rels   map[uint32]*relMap
+	// Changes of partitions come as their partitioned table's
+	// (publish_via_partition_root), but pgoutput describes each partition
+	// too, right after the table: parts records the ids of those descriptions.
+	partOf    map[string]*schema.Table // partitions at the start, by name
+	parts     map[uint32]string
+	lastTable *schema.Table // the partitioned table the last message described
+	cur       *engine.Txn
+	partSize  int
+	skipTo    position.LSN // transactions ending at or before this were applied already
 }
 
 // relMap maps a relation's columns (as pgoutput sends them) to a table.
@@ -30,16 +36,32 @@ type relMap struct {
 }
 
 func newDecoder(tables []*schema.Table, skipTo position.LSN) *decoder {
-	d := &decoder{tables: map[string]*schema.Table{}, rels: map[uint32]*relMap{}, partSize: 2000, skipTo: skipTo}
+	d := &decoder{tables: map[string]*schema.Table{}, rels: map[uint32]*relMap{}, partOf: map[string]*schema.Table{}, parts: map[uint32]string{},
+		partSize: 2000, skipTo: skipTo}
 	for _, t := range tables {
 		d.tables[t.QualifiedName()] = t
+		for _, p := range partitions(t) {
+			d.partOf[p.QualifiedName()] = t
+		}
 	}
 	return d
 }
 
 // relation records a relation message, checking the table has not changed shape.
 func (d *decoder) relation(m *pglogrepl.RelationMessage) error {
-	t := d.tables[m.Namespace+"."+m.RelationName]
+	name := m.Namespace + "." + m.RelationName
+	t := d.tables[name]
+	root := d.lastTable // one added since the start follows its table
+	d.lastTable = nil
+	if t == nil && (d.partOf[name] != nil || root != nil) {
+		if d.partOf[name] == nil {
+			d.partOf[name] = root
+		}
+		delete(d.rels, m.RelationID)
+		d.parts[m.RelationID] = name
+		return nil
+	}
+	delete(d.parts, m.RelationID)
 	if t == nil {
 		// The publication holds only migrated tables: an unknown name is one of
 		// them renamed (or moved to another schema). Its changes must not be dropped.
@@ -71,6 +93,9 @@ func (d *decoder) relation(m *pglogrepl.RelationMessage) error {
 		}
 	}
 	d.rels[m.RelationID] = rm
+	if t.Partitioning != nil {
+		d.lastTable = t
+	}
 	return nil
 }
 
@@ -149,6 +174,9 @@ func (d *decoder) decode(data []byte) ([]engine.Txn, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("empty replication message")
 	}
+	if data[0] != 'R' && data[0] != 'Y' { // a table's description may precede its partition's
+		d.lastTable = nil
+	}
 	switch data[0] {
 	case 'I', 'U', 'D':
 		if d.cur == nil {
@@ -187,6 +215,10 @@ func (d *decoder) decode(data []byte) ([]engine.Txn, error) {
 		}
 		var ts []*schema.Table
 		for _, id := range m.RelationIDs {
+			if _, part := d.parts[id]; part {
+				_, _, err := d.rel(id)
+				return nil, err
+			}
 			if rm, ok, _ := d.rel(id); ok {
 				ts = append(ts, rm.t)
 			}
@@ -228,6 +260,11 @@ func (d *decoder) add(ch engine.Change) []engine.Txn {
 }
 
 func (d *decoder) rel(id uint32) (*relMap, bool, error) {
+	if name, ok := d.parts[id]; ok {
+		// Only a publication without publish_via_partition_root sends them.
+		return nil, false, &engine.PermanentError{Err: fmt.Errorf("changes of partition %s of %s arrive under the partition's name: the publication must have publish_via_partition_root on; cancel this migration and start a new one",
+			name, d.partOf[name].QualifiedName())}
+	}
 	rm, known := d.rels[id]
 	if !known {
 		return nil, false, fmt.Errorf("change for relation %d before its description", id)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -599,6 +601,8 @@ CREATE TYPE app.mood AS ENUM ('sad', 'ok', 'happy');
 CREATE DOMAIN app.posint AS integer CHECK (VALUE > 0);
 CREATE DOMAIN app.code AS varchar(6);
 CREATE TABLE app.parent (id serial PRIMARY KEY, name text UNIQUE);
+CREATE SEQUENCE app.loose_seq;
+CREATE TABLE app.loose (id int PRIMARY KEY DEFAULT nextval('app.loose_seq'), n bigint DEFAULT nextval('app.loose_seq'));
 CREATE TABLE app.items (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   parent int REFERENCES app.parent (id) ON DELETE SET NULL,
@@ -634,10 +638,15 @@ VALUES (1, true, -3, 1.5, 123456789.000123456789, 1.1, 0.1, 'ab', 'v', E'tab\the
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tables) != 2 || tables[0].Name != "items" {
+	if len(tables) != 3 || tables[0].Name != "items" || tables[1].Name != "loose" {
 		t.Fatalf("tables = %v", tables)
 	}
-	items, parent := tables[0], tables[1]
+	items, parent := tables[0], tables[2]
+	// A key on a sequence it does not own (no OWNED BY) is a counter; another column on it is not.
+	if loose := tables[1]; !loose.Column("id").AutoIncrement || loose.Column("n").AutoIncrement {
+		t.Errorf("loose: id and n auto-increment = %v, %v; want true, false", loose.Column("id").AutoIncrement, loose.Column("n").AutoIncrement)
+	}
+	tables = []*schema.Table{items, parent}
 
 	// Catalog: counters, enum and domain types, constraint and index columns.
 	if c := parent.Column("id"); !c.AutoIncrement {
@@ -907,5 +916,42 @@ func TestDialectTargetFromNeutral(t *testing.T) {
 	}
 	if _, err := check.Exec(ctx, `INSERT INTO from_my.things (tags) VALUES ('{a,z}')`); err == nil || !strings.Contains(err.Error(), "things_tags_check") {
 		t.Errorf("set check: insert of a bad label gave %v", err)
+	}
+}
+
+// TestJSONCanonMatchesJSONB: a JSON text as MySQL and SQLite keep it and the
+// jsonb PostgreSQL makes of it have one canonical form (verify between engines
+// compares them): jsonb respells numbers (1E+2 -> 100), drops whitespace and
+// duplicate keys, and reorders keys. Seeded; the seed is printed.
+func TestJSONCanonMatchesJSONB(t *testing.T) {
+	conn := testutil.Connect(t, testutil.PGAdmin(t, "source"))
+	seed := testutil.Seed(t)
+	r := rand.New(rand.NewPCG(uint64(seed), 3))
+	number := func() string {
+		s := []string{"", "-"}[r.IntN(2)] + strconv.Itoa(r.IntN(1000))
+		if r.IntN(2) == 0 {
+			s += fmt.Sprintf(".%0*d", 1+r.IntN(4), r.IntN(100))
+		}
+		if r.IntN(2) == 0 {
+			s += []string{"e", "E", "e+", "e-", "E-"}[r.IntN(5)] + strconv.Itoa(r.IntN(40))
+		}
+		return s
+	}
+	docs := []string{`1E+2`, `-0`, `-0.0`, `2.50e-1`, `1e400`, `{"b": 1, "a": [1, 2.50], "b": 2}`, `"\u00e9\ud83e\udd86\/\b\f\u001f"`, `{"": {}, " ": []}`}
+	for i := 0; i < 500; i++ {
+		docs = append(docs, fmt.Sprintf(`{"n%d": %s, "a": [%s, {"x": %s}]}`, r.IntN(3), number(), number(), number()))
+	}
+	for _, doc := range docs {
+		var jsonb string
+		if err := conn.QueryRow(context.Background(), "SELECT $1::jsonb::text", doc).Scan(&jsonb); err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		want, err := types.CanonJSON(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := Dialect().ToCanon(&schema.Column{Type: "jsonb"}, engine.Value{Text: jsonb}); err != nil || got.Text != want {
+			t.Errorf("seed %d: %s: jsonb %s has canonical form %s (%v), the text %s", seed, doc, jsonb, got.Text, err, want)
+		}
 	}
 }

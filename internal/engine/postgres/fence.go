@@ -24,6 +24,21 @@ func fenceFunction(migration string) string {
 
 func fenceTrigger(migration string) string { return QuoteIdent(ObjectName(migration) + "_fence") }
 
+// fencedRelations are the tables and, for a partitioned one, every partition
+// below it (SQL names, and names to show): a statement that names a partition
+// fires no statement trigger of its parent.
+func fencedRelations(tables []*schema.Table) (names, shown []string) {
+	for _, t := range tables {
+		names, shown = append(names, QualName(t)), append(shown, t.QualifiedName())
+		if t.Partitioning != nil {
+			for _, p := range t.Partitioning.Partitions {
+				names, shown = append(names, QuoteIdent(p.Schema)+"."+QuoteIdent(p.Name)), append(shown, p.QualifiedName())
+			}
+		}
+	}
+	return names, shown
+}
+
 // FenceSQL returns the statements that fence the tables, in one transaction.
 func FenceSQL(migration string, tables []*schema.Table) []string {
 	msg := fmt.Sprintf("table %%.%% is fenced by godwit migration %s: it has moved to the new database", migration)
@@ -34,9 +49,10 @@ BEGIN
   RAISE EXCEPTION %s, TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = '25006', HINT = 'write to the new database';
 END $godwit$`, fenceFunction(migration), QuoteLiteral(msg)),
 	}
-	for _, t := range tables {
+	names, _ := fencedRelations(tables)
+	for _, n := range names {
 		stmts = append(stmts, fmt.Sprintf("CREATE TRIGGER %s BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s FOR EACH STATEMENT EXECUTE PROCEDURE %s()",
-			fenceTrigger(migration), QualName(t), fenceFunction(migration)))
+			fenceTrigger(migration), n, fenceFunction(migration)))
 	}
 	return stmts
 }
@@ -95,18 +111,19 @@ func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.T
 // Unfence implements engine.Source.
 func (s *Source) Unfence(ctx context.Context, migration string, tables []*schema.Table) ([]string, error) {
 	var removed []string
+	names, shown := fencedRelations(tables)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		for _, t := range tables {
+		for i, n := range names {
 			var exists bool
 			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2)",
-				QualName(t), ObjectName(migration)+"_fence").Scan(&exists); err != nil {
+				n, ObjectName(migration)+"_fence").Scan(&exists); err != nil {
 				return err
 			}
 			if exists {
-				if _, err := tx.Exec(ctx, "DROP TRIGGER "+fenceTrigger(migration)+" ON "+QualName(t)); err != nil {
+				if _, err := tx.Exec(ctx, "DROP TRIGGER "+fenceTrigger(migration)+" ON "+n); err != nil {
 					return err
 				}
-				removed = append(removed, "write fence on "+t.QualifiedName())
+				removed = append(removed, "write fence on "+shown[i])
 			}
 		}
 		if _, err := tx.Exec(ctx, "DROP FUNCTION IF EXISTS "+fenceFunction(migration)+"()"); err != nil {

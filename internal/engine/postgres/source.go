@@ -143,6 +143,12 @@ FROM pg_roles r WHERE r.rolname = current_user`, s.slot).Scan(&walLevel, &user, 
 		return fmt.Errorf("checking the source settings: %w", err)
 	}
 	host := fmt.Sprintf("%s:%d", s.cfg.Host, s.cfg.Port)
+	for _, t := range tables {
+		if t.Partitioning != nil && version < 130000 {
+			return fmt.Errorf("source %s runs PostgreSQL %d; capturing the changes of partitioned table %s needs 13 or later (publish_via_partition_root): use --once, or --exclude it",
+				host, version/10000, t.QualifiedName())
+		}
+	}
 	switch {
 	case version < 100000:
 		return fmt.Errorf("source %s runs PostgreSQL %d; godwit needs 10 or later for logical replication", host, version/10000)
@@ -171,16 +177,57 @@ func checkReplicaIdentity(tables []*schema.Table) error {
 				}
 			}
 		}
-		switch {
-		case t.ReplicaIdentity == "n" && t.KeyIndex == "":
-			return fmt.Errorf("table %s has REPLICA IDENTITY NOTHING: published, its UPDATEs and DELETEs would fail on the source; run ALTER TABLE %s REPLICA IDENTITY DEFAULT first, or --exclude it",
-				t.QualifiedName(), QualName(t))
-		case t.ReplicaIdentity == "i" && t.ReplicaIdentityIndex != keyIndex:
-			return fmt.Errorf("table %s uses REPLICA IDENTITY USING INDEX %s, not its key %s: changes would not carry the key; run ALTER TABLE %s REPLICA IDENTITY DEFAULT first, or --exclude it",
-				t.QualifiedName(), t.ReplicaIdentityIndex, keyIndex, QualName(t))
+		if err := checkIdentity("table "+t.QualifiedName(), QualName(t), t.QualifiedName(), t.ReplicaIdentity, t.ReplicaIdentityIndex, t.KeyIndex != "", keyIndex); err != nil {
+			return err
+		}
+		// Each partition logs the old rows of its updates and deletes by its own
+		// replica identity, whatever its parent's.
+		for _, p := range partitions(t) {
+			if err := checkIdentity("partition "+p.QualifiedName()+" of "+t.QualifiedName(), partQual(p), t.QualifiedName(), p.ReplicaIdentity, p.ReplicaIdentityIndex, t.KeyIndex != "", p.KeyIndex); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// checkIdentity checks the replica identity of a table or partition (what, sql
+// its name in SQL); settable says godwit sets a NOTHING identity to keyIndex
+// itself; table is the one to exclude.
+func checkIdentity(what, sql, table, identity, identityIndex string, settable bool, keyIndex string) error {
+	switch {
+	case identity == "n" && !settable:
+		return fmt.Errorf("%s has REPLICA IDENTITY NOTHING: published, its UPDATEs and DELETEs would fail on the source; run ALTER TABLE %s REPLICA IDENTITY DEFAULT first, or --exclude %s",
+			what, sql, table)
+	case identity == "i" && identityIndex != keyIndex:
+		return fmt.Errorf("%s uses REPLICA IDENTITY USING INDEX %s, not its key %s: changes would not carry the key; run ALTER TABLE %s REPLICA IDENTITY DEFAULT first, or --exclude %s",
+			what, identityIndex, keyIndex, sql, table)
+	}
+	return nil
+}
+
+// identityChange is a table or partition whose replica identity StartCapture
+// sets to its key index, and DropCapture puts back.
+type identityChange struct {
+	name, sql, index, original string
+}
+
+// identityChanges lists them for a table keyed by a unique index (without a
+// primary key, PostgreSQL would refuse updates on a published table).
+func identityChanges(t *schema.Table) []identityChange {
+	if !t.HasKey() || t.KeyIndex == "" {
+		return nil
+	}
+	var out []identityChange
+	if t.ReplicaIdentity == "d" || t.ReplicaIdentity == "n" {
+		out = append(out, identityChange{t.QualifiedName(), QualName(t), t.KeyIndex, t.ReplicaIdentity})
+	}
+	for _, p := range partitions(t) {
+		if p.KeyIndex != "" && (p.ReplicaIdentity == "d" || p.ReplicaIdentity == "n") {
+			out = append(out, identityChange{p.QualifiedName(), partQual(p), p.KeyIndex, p.ReplicaIdentity})
+		}
+	}
+	return out
 }
 
 func (s *Source) replicationConn(ctx context.Context) (*pgconn.PgConn, error) {
@@ -201,31 +248,40 @@ func (s *Source) replicationConn(ctx context.Context) (*pgconn.PgConn, error) {
 // the slot never decodes a change the publication did not exist for.
 func (s *Source) StartCapture(ctx context.Context, tables []*schema.Table) (position.Position, error) {
 	var names []string
+	viaRoot := false
 	for _, t := range tables {
 		if !t.HasKey() {
 			continue
 		}
-		if t.KeyIndex != "" && (t.ReplicaIdentity == "d" || t.ReplicaIdentity == "n") {
-			// Without a primary key PostgreSQL would refuse updates on a published
-			// table; identify rows by the key godwit uses. DropCapture restores DEFAULT.
-			if _, err := s.pool.Exec(ctx, fmt.Sprintf("ALTER TABLE %s REPLICA IDENTITY USING INDEX %s", QualName(t), QuoteIdent(t.KeyIndex))); err != nil {
-				return nil, fmt.Errorf("setting the replica identity of %s to its unique key %s: %w", t.QualifiedName(), t.KeyIndex, err)
+		// Identify rows by the key godwit uses. DropCapture puts the original back.
+		for _, c := range identityChanges(t) {
+			if _, err := s.pool.Exec(ctx, fmt.Sprintf("ALTER TABLE %s REPLICA IDENTITY USING INDEX %s", c.sql, QuoteIdent(c.index))); err != nil {
+				return nil, fmt.Errorf("setting the replica identity of %s to its unique key %s: %w", c.name, c.index, err)
 			}
 		}
 		names = append(names, QualName(t))
+		viaRoot = viaRoot || t.Partitioning != nil
 	}
-	var exists bool
-	if err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1)", s.pub).Scan(&exists); err != nil {
+	// pubviaroot through to_jsonb: the column is new in PostgreSQL 13.
+	var exists, existsViaRoot bool
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) > 0, coalesce(bool_or((to_jsonb(p) ->> 'pubviaroot')::boolean), false) FROM pg_publication p WHERE pubname = $1", s.pub).Scan(&exists, &existsViaRoot); err != nil {
 		return nil, err
 	}
-	if !exists {
+	switch {
+	case !exists:
 		sql := "CREATE PUBLICATION " + QuoteIdent(s.pub) + " FOR TABLE " + strings.Join(names, ", ")
 		if len(names) == 0 {
 			return nil, errors.New("no table with a key to capture changes for")
 		}
+		if viaRoot {
+			// Changes of partitions come as changes of the partitioned table.
+			sql += " WITH (publish_via_partition_root = true)"
+		}
 		if _, err := s.pool.Exec(ctx, sql); err != nil {
 			return nil, fmt.Errorf("creating publication %s on the source: %w", s.pub, err)
 		}
+	case viaRoot && !existsViaRoot:
+		return nil, fmt.Errorf("publication %s on the source publishes partitions under their own names (publish_via_partition_root is off): drop it, or cancel this migration and start a new one", s.pub)
 	}
 	var flushed *string
 	err := s.pool.QueryRow(ctx, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", s.slot).Scan(&flushed)
@@ -284,16 +340,15 @@ func (s *Source) DropCapture(ctx context.Context, tables []*schema.Table) ([]str
 		}
 		removed = append(removed, "publication "+s.pub)
 	}
-	// Put back DEFAULT on tables whose replica identity StartCapture changed.
+	// Put back the replica identity StartCapture changed.
 	for _, t := range tables {
-		if t.KeyIndex == "" || (t.ReplicaIdentity != "d" && t.ReplicaIdentity != "n") {
-			continue
+		for _, c := range identityChanges(t) {
+			original := map[string]string{"d": "DEFAULT", "n": "NOTHING"}[c.original]
+			if _, err := s.pool.Exec(ctx, "ALTER TABLE "+c.sql+" REPLICA IDENTITY "+original); err != nil && pgCode(err) != "42P01" {
+				return removed, fmt.Errorf("restoring the replica identity of %s: %w", c.name, err)
+			}
+			removed = append(removed, "the replica identity godwit set on "+c.name+" (back to "+original+")")
 		}
-		original := map[string]string{"d": "DEFAULT", "n": "NOTHING"}[t.ReplicaIdentity]
-		if _, err := s.pool.Exec(ctx, "ALTER TABLE "+QualName(t)+" REPLICA IDENTITY "+original); err != nil && pgCode(err) != "42P01" {
-			return removed, fmt.Errorf("restoring the replica identity of %s: %w", t.QualifiedName(), err)
-		}
-		removed = append(removed, "the replica identity godwit set on "+t.QualifiedName()+" (back to "+original+")")
 	}
 	return removed, nil
 }

@@ -26,8 +26,14 @@ func QuoteLiteral(s string) string {
 func QualName(t *schema.Table) string { return QuoteIdent(t.Schema) + "." + QuoteIdent(t.Name) }
 
 // only names the table's own rows: without ONLY a parent table's reads
-// include its inheritance children's rows.
-func only(t *schema.Table) string { return "ONLY " + QualName(t) }
+// include its inheritance children's rows. A partitioned table holds no rows
+// of its own: its rows are those of its partitions.
+func only(t *schema.Table) string {
+	if t.Partitioning != nil {
+		return QualName(t)
+	}
+	return "ONLY " + QualName(t)
+}
 
 func quoteList(names []string) string {
 	q := make([]string, len(names))

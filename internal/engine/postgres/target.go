@@ -171,6 +171,14 @@ func createTable(ctx context.Context, tx pgx.Tx, tb *schema.Table, truncate bool
 	if _, err := tx.Exec(ctx, CreateTableSQL(tb)); err != nil {
 		return fmt.Errorf("creating table %s on the target: %w", tb.QualifiedName(), err)
 	}
+	for _, p := range partitions(tb) {
+		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+QuoteIdent(p.Schema)); err != nil {
+			return fmt.Errorf("creating schema %s on the target: %w", p.Schema, err)
+		}
+		if _, err := tx.Exec(ctx, CreatePartitionSQL(p)); err != nil {
+			return fmt.Errorf("creating partition %s of %s on the target: %w", p.QualifiedName(), tb.QualifiedName(), err)
+		}
+	}
 	for i, s := range seqs {
 		if _, err := tx.Exec(ctx, "ALTER SEQUENCE "+s+" OWNED BY "+QualName(tb)+"."+QuoteIdent(cols[i])); err != nil {
 			return fmt.Errorf("attaching sequence %s to %s: %w", s, tb.QualifiedName(), err)
@@ -264,13 +272,28 @@ func (t *Target) addIndex(ctx context.Context, tb *schema.Table, ix schema.Index
 	return nil
 }
 
+// partTable names a partition as a table, for the helpers that take one.
+func partTable(p *schema.Partition) *schema.Table {
+	return &schema.Table{Schema: p.Schema, Name: p.Name}
+}
+
 // CreateKeyIndex implements engine.Target. It also adds the checks the source
-// holds NOT VALID, which the table could not be created with.
+// holds NOT VALID, which the table could not be created with. A partitioned
+// table's key builds its partitions' too.
 func (t *Target) CreateKeyIndex(ctx context.Context, tb *schema.Table) error {
 	for _, c := range tb.Constraints {
 		if c.Kind == "c" && strings.HasSuffix(c.Def, " NOT VALID") {
 			if err := t.addConstraint(ctx, tb, c); err != nil {
 				return err
+			}
+		}
+	}
+	for _, p := range partitions(tb) {
+		for _, c := range p.Constraints {
+			if c.Kind == "c" && strings.HasSuffix(c.Def, " NOT VALID") {
+				if err := t.addConstraint(ctx, partTable(p), c); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -287,8 +310,25 @@ func (t *Target) CreateKeyIndex(ctx context.Context, tb *schema.Table) error {
 	return nil
 }
 
-// CreateSecondary implements engine.Target.
+// CreateSecondary implements engine.Target. Partitions' own indexes and
+// constraints come first: an index on a partitioned table then adopts a
+// partition's equal index instead of building another one beside it.
 func (t *Target) CreateSecondary(ctx context.Context, tb *schema.Table) error {
+	for _, p := range partitions(tb) {
+		pt := partTable(p)
+		for _, c := range p.Constraints {
+			if c.Kind == "p" || c.Kind == "u" || c.Kind == "x" {
+				if err := t.addConstraint(ctx, pt, c); err != nil {
+					return err
+				}
+			}
+		}
+		for _, ix := range p.Indexes {
+			if err := t.addIndex(ctx, pt, ix); err != nil {
+				return err
+			}
+		}
+	}
 	for _, c := range tb.Constraints {
 		if (c.Kind == "u" || c.Kind == "x") && c.Name != tb.KeyIndex {
 			if err := t.addConstraint(ctx, tb, c); err != nil {
@@ -306,16 +346,29 @@ func (t *Target) CreateSecondary(ctx context.Context, tb *schema.Table) error {
 	return nil
 }
 
-// CreateForeignKeys implements engine.Target.
+// CreateForeignKeys implements engine.Target: NOT VALID, so no scan checks
+// rows the source already checked; on a partitioned table validated, as
+// PostgreSQL (before 18) cannot add one NOT VALID there.
 func (t *Target) CreateForeignKeys(ctx context.Context, tb *schema.Table, migrated map[string]bool) error {
-	for _, c := range tb.Constraints {
-		if c.Kind == "f" && migrated[c.RefTable] {
-			if !strings.HasSuffix(c.Def, " NOT VALID") {
-				c.Def += " NOT VALID"
+	add := func(rel *schema.Table, cons []schema.Constraint, partitioned bool) error {
+		for _, c := range cons {
+			if c.Kind == "f" && migrated[c.RefTable] {
+				if !partitioned && !strings.HasSuffix(c.Def, " NOT VALID") {
+					c.Def += " NOT VALID"
+				}
+				if err := t.addConstraint(ctx, rel, c); err != nil {
+					return err
+				}
 			}
-			if err := t.addConstraint(ctx, tb, c); err != nil {
-				return err
-			}
+		}
+		return nil
+	}
+	if err := add(tb, tb.Constraints, tb.Partitioning != nil); err != nil {
+		return err
+	}
+	for _, p := range partitions(tb) {
+		if err := add(partTable(p), p.Constraints, p.Key != ""); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -536,13 +589,13 @@ func (a *applyTx) barrier(ctx context.Context, ch *engine.Change) (bool, error) 
 	case ch.Op == engine.Update && ch.Key != nil && engine.IsPartial(ch.New):
 		tb := ch.Table
 		cols := tb.CopyColumns()
-		var newKey []any
+		newKey := make([]any, len(tb.Key)) // in key order, which may not be the columns'
 		var carried []string
 		var vals []any
 		for i, v := range ch.New {
-			for _, k := range tb.Key {
+			for j, k := range tb.Key {
 				if k == cols[i].Name {
-					newKey = append(newKey, v.Text)
+					newKey[j] = v.Text
 				}
 			}
 			if !v.Unchanged && !(cols[i].Identity == "ALWAYS" && !contains(tb.Key, cols[i].Name)) {
