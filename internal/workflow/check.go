@@ -163,8 +163,12 @@ func Check(ctx context.Context, eng Engines, spec Spec) (*CheckReport, error) {
 // captureWarnings are what the source's change capture does not see of the
 // tables (MySQL: rows changed by foreign key actions).
 func captureWarnings(src engine.Source, tables []*schema.Table) []string {
-	if w, ok := src.(interface{ CaptureWarnings([]*schema.Table) []string }); ok {
+	if w, ok := src.(captureWarner); ok {
 		return w.CaptureWarnings(tables)
 	}
 	return nil
+}
+
+type captureWarner interface {
+	CaptureWarnings([]*schema.Table) []string
 }

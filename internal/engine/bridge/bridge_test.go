@@ -363,3 +363,15 @@ func TestMapTableOptionsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestMapPartitioned(t *testing.T) {
+	tables := chinook()
+	tables[0].Partitioning = &schema.Partitioning{Key: "RANGE (AlbumId)", Partitions: []schema.Partition{{Name: "a1"}, {Name: "a2"}}}
+	m, err := Map(fakeDialect{"postgres"}, fakeDialect{"mysql"}, tables, Options{}, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Targets[0].Partitioning != nil || !strings.Contains(strings.Join(m.Notes, "\n"), "Chinook.Album is partitioned (RANGE (AlbumId), 2 partitions): it becomes one plain table") {
+		t.Errorf("partitioned table: %+v, notes %q", m.Targets[0].Partitioning, m.Notes)
+	}
+}

@@ -28,11 +28,11 @@ type checker struct {
 	d        engine.Dialect
 	zeroNull bool                              // zero dates read as NULL
 	table    func(*schema.Table) *schema.Table // the migration's (source) table -> this side's table
+	sums     engine.Checksummer                // this side's own, for NextBound and Rows
+	open     func(ctx context.Context) (engine.RangeReader, error)
 	// kept are the columns of this side's table the migration moves, with
 	// their index in its CopyColumns.
 	kept func(*schema.Table) ([]schema.Column, []int)
-	sums     engine.Checksummer                // this side's own, for NextBound and Rows
-	open     func(ctx context.Context) (engine.RangeReader, error)
 
 	mu     sync.Mutex
 	reader engine.RangeReader

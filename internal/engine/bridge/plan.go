@@ -264,6 +264,9 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 		}
 		tt.Columns = append(tt.Columns, tc)
 	}
+	if t.Partitioning != nil {
+		out.Notes = append(out.Notes, fmt.Sprintf("%s is partitioned (%s, %d partitions): it becomes one plain table on the target", t.QualifiedName(), t.Partitioning.Key, len(t.Partitioning.Partitions)))
+	}
 	tt.Key, _ = renameAll(t.Key) // key columns are never excluded (checkTables)
 	if t.HasKey() {
 		pk := tt.Name + "_pkey"
