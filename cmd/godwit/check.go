@@ -82,6 +82,7 @@ func bridgeFlags(f *pflag.FlagSet, o *bridge.Options) {
 	f.StringVar(&o.TargetSchema, "target-schema", "", "between engines: put every table in this target schema (MySQL: database)")
 	f.StringSliceVar(&o.AllowLossy, "allow-lossy", nil, "between engines: accept these lossy type mappings by name (docs/types.md; 'all' for every one)")
 	f.BoolVar(&o.TinyIntBool, "tinyint1-as-boolean", false, "between engines: map MySQL tinyint(1) to boolean (default: a small integer)")
+	f.BoolVar(&o.EnumTypes, "enum-types", false, "to PostgreSQL: make enum columns enum types named table_column (default: text with a CHECK of the labels)")
 }
 
 func printCheck(out io.Writer, rep *workflow.CheckReport, source, target string) {

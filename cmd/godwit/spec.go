@@ -36,6 +36,7 @@ type specFile struct {
 	TargetSchema   *string  `yaml:"target_schema"`
 	AllowLossy     []string `yaml:"allow_lossy"`
 	TinyIntBool    *bool    `yaml:"tinyint1_as_boolean"`
+	EnumTypes      *bool    `yaml:"enum_types"`
 	// Tables are choices by source table (schema.table): target name and
 	// schema, and by column: target name, target type, or exclude.
 	Tables map[string]bridge.TableOptions `yaml:"tables"`
@@ -109,7 +110,7 @@ func applySpec(path string, f *pflag.FlagSet) (map[string]bridge.TableOptions, e
 		{"truncate-target", boolean(sf.TruncateTarget)}, {"max-copy-rate", rate}, {"verify", boolean(sf.Verify)},
 		{"allow-no-key", boolean(sf.AllowNoKey)}, {"warn-retained-mb", integer(sf.WarnRetainedMB)},
 		{"names", str(sf.Names)}, {"target-schema", str(sf.TargetSchema)}, {"allow-lossy", sf.AllowLossy},
-		{"tinyint1-as-boolean", boolean(sf.TinyIntBool)},
+		{"tinyint1-as-boolean", boolean(sf.TinyIntBool)}, {"enum-types", boolean(sf.EnumTypes)},
 	} {
 		if err := set(s.flag, s.vals...); err != nil {
 			return nil, err

@@ -43,6 +43,7 @@ chunk_rows: 500              # not a flag of this command: ignored
 names: snake
 allow_lossy: [zero-dates, as-text]
 tinyint1_as_boolean: true
+enum_types: true
 tables:
   sakila.address:
     name: addresses
@@ -61,7 +62,7 @@ tables:
 		t.Errorf("exclude: %q", spec.Exclude)
 	}
 	b := spec.Bridge
-	if b.Names != "snake" || strings.Join(b.AllowLossy, ",") != "zero-dates,as-text" || !b.TinyIntBool {
+	if b.Names != "snake" || strings.Join(b.AllowLossy, ",") != "zero-dates,as-text" || !b.TinyIntBool || !b.EnumTypes {
 		t.Errorf("bridge options: %+v", b)
 	}
 	want := bridge.TableOptions{Name: "addresses", Columns: map[string]bridge.ColumnOptions{

@@ -26,6 +26,9 @@ type Column struct {
 	// AutoIncrement marks a column whose values come from a counter: MySQL's
 	// AUTO_INCREMENT, a PostgreSQL identity or serial, SQLite's INTEGER PRIMARY KEY.
 	AutoIncrement bool `json:"auto_increment,omitempty"`
+	// CreateEnum says the target creates the column's Type as an enum type of
+	// Neutral.Labels before the table (and drops it with the table).
+	CreateEnum bool `json:"create_enum,omitempty"`
 	// Neutral is the column's type in the neutral model, set for migrations
 	// between engines (the dialects map both ends through it).
 	Neutral *types.Type `json:"neutral,omitempty"`

@@ -375,3 +375,39 @@ func TestMapPartitioned(t *testing.T) {
 		t.Errorf("partitioned table: %+v, notes %q", m.Targets[0].Partitioning, m.Notes)
 	}
 }
+
+func TestMapEnumTypes(t *testing.T) {
+	tables := chinook()
+	tables[1].Columns = append(tables[1].Columns, schema.Column{Name: "Mood", Type: "enum"})
+	src := enumDialect{fakeDialect{"mysql"}}
+	m, err := Map(src, fakeDialect{"postgres"}, tables, Options{EnumTypes: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Targets[1].Column("Mood"); c.Type != EnumType || c.Neutral.Kind != types.Enum {
+		t.Errorf("with --enum-types: %+v", c)
+	}
+	if m, err = Map(src, fakeDialect{"postgres"}, tables, Options{AllowLossy: []string{"as-text"}}, ""); err != nil || m.Targets[1].Column("Mood").Type == EnumType {
+		t.Errorf("without: %v %+v", err, m)
+	}
+	for _, c := range []struct {
+		tgt  string
+		col  string
+		want string
+	}{{"mysql", "Mood", "makes a PostgreSQL enum type, and the target is mysql"}, {"postgres", "Name", "needs an enum column"}} {
+		opts := Options{Tables: map[string]TableOptions{"Chinook.Artist": {Columns: map[string]ColumnOptions{c.col: {Type: "enum"}}}}}
+		if _, err := Map(src, fakeDialect{c.tgt}, tables, opts, ""); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("type enum for %s to %s: %v, want %q", c.col, c.tgt, err, c.want)
+		}
+	}
+}
+
+// enumDialect reads columns of type "enum" as enums.
+type enumDialect struct{ fakeDialect }
+
+func (d enumDialect) Neutral(t *schema.Table, c *schema.Column) (types.Type, error) {
+	if c.Type == "enum" {
+		return types.Type{Kind: types.Enum, Labels: []string{"sad", "ok"}, Native: "enum('sad','ok')"}, nil
+	}
+	return d.fakeDialect.Neutral(t, c)
+}

@@ -28,6 +28,9 @@ type Options struct {
 	AllowLossy []string `json:"allow_lossy,omitempty"`
 	// TinyIntBool maps MySQL tinyint(1) to boolean.
 	TinyIntBool bool `json:"tinyint1_as_boolean,omitempty"`
+	// EnumTypes makes enum columns PostgreSQL enum types rather than text
+	// with a check of the labels.
+	EnumTypes bool `json:"enum_types,omitempty"`
 	// Tables are choices for single tables, by source table (schema.table).
 	Tables map[string]TableOptions `json:"tables,omitempty"`
 }
@@ -46,10 +49,14 @@ type ColumnOptions struct {
 	Exclude bool   `json:"exclude,omitempty" yaml:"exclude"` // not created on the target, its values not read
 }
 
+// EnumType, as a column's target type, asks for a PostgreSQL enum type of the
+// column's labels, named after the table and column.
+const EnumType = "enum"
+
 // Set reports whether any option is set: a migration within one engine with
 // options goes through the bridge too.
 func (o Options) Set() bool {
-	return o.Names != "" || o.TargetSchema != "" || len(o.AllowLossy) > 0 || o.TinyIntBool || len(o.Tables) > 0
+	return o.Names != "" || o.TargetSchema != "" || len(o.AllowLossy) > 0 || o.TinyIntBool || o.EnumTypes || len(o.Tables) > 0
 }
 
 // column is the user's choice for column c of source table t.
@@ -231,7 +238,16 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 		c.Neutral = &nt
 		tc := schema.Column{Name: cmp.Or(co.Name, rn(c.Name)), NotNull: c.NotNull, AutoIncrement: c.AutoIncrement}
 		tnt := nt
-		if co.Type != "" {
+		switch {
+		case strings.EqualFold(co.Type, EnumType) || (co.Type == "" && opts.EnumTypes && nt.Kind == types.Enum && tgt.Engine() == "postgres"):
+			if nt.Kind != types.Enum {
+				return nil, fmt.Errorf("column %s: the spec's type %s needs an enum column, and %s is %s", where, EnumType, nt.Native, nt.Kind)
+			}
+			if tgt.Engine() != "postgres" {
+				return nil, fmt.Errorf("column %s: the spec's type %s makes a PostgreSQL enum type, and the target is %s", where, EnumType, tgt.Engine())
+			}
+			tc.Type = EnumType // FinishTable names the type
+		case co.Type != "":
 			// The user's type: values cross as the canonical text of the source
 			// type, which the target type must accept.
 			if tnt, err = tgt.Neutral(tt, &schema.Column{Name: tc.Name, Type: co.Type}); err != nil {
@@ -241,7 +257,7 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 				return nil, fmt.Errorf("column %s is part of the key: the spec's type %q must be of the same kind as %s (%s), so both sides sort and compare keys alike", where, co.Type, nt.Native, nt.Kind)
 			}
 			tc.Type = co.Type
-		} else {
+		default:
 			typ, loss, err := tgt.ColumnType(nt, indexed[c.Name])
 			if err != nil {
 				return nil, columnError(t, c.Name, err)

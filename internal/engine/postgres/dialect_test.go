@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/godwit-db/godwit/internal/engine"
 	"github.com/godwit-db/godwit/internal/position"
@@ -953,5 +954,29 @@ func TestJSONCanonMatchesJSONB(t *testing.T) {
 		if got, err := Dialect().ToCanon(&schema.Column{Type: "jsonb"}, engine.Value{Text: jsonb}); err != nil || got.Text != want {
 			t.Errorf("seed %d: %s: jsonb %s has canonical form %s (%v), the text %s", seed, doc, jsonb, got.Text, err, want)
 		}
+	}
+}
+
+// The bridge's "enum" type becomes an enum type named table_column, created
+// (if missing) before the table.
+func TestDialectEnumType(t *testing.T) {
+	long := strings.Repeat("ä", 40) // 80 bytes: the name is cut to 63 bytes on a rune boundary
+	tb := &schema.Table{Schema: "shop", Name: "films", Columns: []schema.Column{
+		{Name: "rating", Type: "enum", Neutral: &types.Type{Kind: types.Enum, Labels: []string{"PG", "it's"}}},
+		{Name: long, Type: "enum", Neutral: &types.Type{Kind: types.Enum, Labels: []string{"x"}}},
+	}}
+	if err := Dialect().FinishTable(tb); err != nil {
+		t.Fatal(err)
+	}
+	c := tb.Columns[0]
+	if c.Type != `"shop"."films_rating"` || !c.CreateEnum || len(tb.Constraints) != 0 {
+		t.Errorf("column %+v, constraints %+v", c, tb.Constraints)
+	}
+	want := `DO $godwit$ BEGIN CREATE TYPE "shop"."films_rating" AS ENUM ('PG', 'it''s'); EXCEPTION WHEN duplicate_object THEN NULL; END $godwit$`
+	if got := CreateEnumSQL(&c); got != want {
+		t.Errorf("CreateEnumSQL:\n%s\nwant\n%s", got, want)
+	}
+	if n := enumTypeName("films", long); len(n) > 63 || !utf8.ValidString(n) || !strings.HasPrefix(n, "films_ä") {
+		t.Errorf("long name %q (%d bytes)", n, len(n))
 	}
 }

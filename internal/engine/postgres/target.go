@@ -162,6 +162,13 @@ func createTable(ctx context.Context, tx pgx.Tx, tb *schema.Table, truncate bool
 	if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+QuoteIdent(tb.Schema)); err != nil {
 		return fmt.Errorf("creating schema %s on the target: %w", tb.Schema, err)
 	}
+	for i := range tb.Columns {
+		if c := &tb.Columns[i]; c.CreateEnum {
+			if _, err := tx.Exec(ctx, CreateEnumSQL(c)); err != nil {
+				return fmt.Errorf("creating enum type %s on the target: %w", c.Type, err)
+			}
+		}
+	}
 	seqs, cols := SequencesUsed(tb)
 	for _, s := range seqs {
 		if _, err := tx.Exec(ctx, "CREATE SEQUENCE IF NOT EXISTS "+s); err != nil {
@@ -400,8 +407,19 @@ func (t *Target) DropTables(ctx context.Context, tables []*schema.Table) error {
 	if len(names) == 0 {
 		return nil
 	}
-	_, err := t.pool.Exec(ctx, "DROP TABLE IF EXISTS "+strings.Join(names, ", ")+" CASCADE")
-	return err
+	if _, err := t.pool.Exec(ctx, "DROP TABLE IF EXISTS "+strings.Join(names, ", ")+" CASCADE"); err != nil {
+		return err
+	}
+	for _, tb := range tables { // the enum types made for them
+		for _, c := range tb.Columns {
+			if c.CreateEnum {
+				if _, err := t.pool.Exec(ctx, "DROP TYPE IF EXISTS "+c.Type); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // DropMeta implements engine.Target.
