@@ -48,7 +48,7 @@ func Check(role, url string) error {
 	case "":
 		return fmt.Errorf("%s URL is empty: pass --%s postgres://user@host/db, mysql://user@host/db or sqlite:///path/file.db", role, role)
 	default:
-		return fmt.Errorf("%s URL %s: unknown scheme %q; supported: postgres://, mysql://, sqlite:", role, Redact(url), scheme(url))
+		return fmt.Errorf("%s URL %s: unknown scheme %q; use postgres://, mysql:// or sqlite:///path/file.db", role, Redact(url), scheme(url))
 	}
 }
 
