@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -324,63 +321,9 @@ func TestPartitionLiveKillResume(t *testing.T) {
 }
 
 // loadPagilaDB loads the Pagila sample database (schema and data) into url.
-// (samples_test.go has its own loader, being written at the same time.)
 func loadPagilaDB(t *testing.T, url string) {
 	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := testutil.ModuleRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(root, "..", "shared", "datasets", "pagila")
-	schemaSQL, err := os.ReadFile(filepath.Join(dir, "pagila-schema.sql"))
-	if err != nil {
-		if os.Getenv("GODWIT_REQUIRE_DB") == "1" {
-			t.Fatalf("GODWIT_REQUIRE_DB=1: Pagila is not available: %v", err)
-		}
-		t.Skipf("the Pagila sample database is not available beside the repository: %v", err)
-	}
-	conn := connect(t, url) // a connection of its own: the dump empties search_path
-	exec1(t, conn, string(schemaSQL))
-	f, err := os.Open(filepath.Join(dir, "pagila-data.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	// Statements, and COPY ... FROM stdin blocks sent through the COPY protocol.
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var sql, data strings.Builder
-	copyStmt := ""
-	ctx := context.Background()
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case copyStmt != "" && line == `\.`:
-			if _, err := conn.PgConn().CopyFrom(ctx, strings.NewReader(data.String()), copyStmt); err != nil {
-				t.Fatalf("%s: %v", copyStmt, err)
-			}
-			copyStmt = ""
-			data.Reset()
-		case copyStmt != "":
-			data.WriteString(line + "\n")
-		case strings.HasPrefix(line, "COPY ") && strings.HasSuffix(line, " FROM stdin;"):
-			if sql.Len() > 0 {
-				exec1(t, conn, sql.String())
-				sql.Reset()
-			}
-			copyStmt = strings.TrimSuffix(line, ";")
-		default:
-			sql.WriteString(line + "\n")
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	exec1(t, conn, sql.String()+"; analyze")
+	loadPagilaSample(t, sampleDir(t, "pagila", "pagila-schema.sql", "pagila-data.sql"), url)
 }
 
 // TestPartitionPagilaPayment migrates Pagila's payment (range-partitioned by
