@@ -18,7 +18,8 @@ type Options struct {
 	MaxBatch int
 	// MaxDelay bounds how long a batch waits for more transactions (default 250ms).
 	MaxDelay time.Duration
-	// HeartbeatEvery is how often a position with no changes is recorded (default 1s).
+	// HeartbeatEvery is how often a position with no changes is recorded
+	// (default 250ms: verify waits for it on every chunk of an idle source).
 	HeartbeatEvery time.Duration
 	// Linger is how long a batch waits for the next transaction when none is
 	// queued (default 2ms): under load the next one is microseconds away, and a
@@ -45,7 +46,7 @@ func (o *Options) defaults() {
 		o.MaxDelay = 250 * time.Millisecond
 	}
 	if o.HeartbeatEvery <= 0 {
-		o.HeartbeatEvery = time.Second
+		o.HeartbeatEvery = 250 * time.Millisecond
 	}
 	if o.Linger <= 0 {
 		o.Linger = 2 * time.Millisecond
