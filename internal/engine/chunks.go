@@ -2,8 +2,11 @@ package engine
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"math"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/godwit-db/godwit/internal/schema"
 )
@@ -49,4 +52,38 @@ func SplitIntRange(table string, lo, hi, rows, rowsPer int64) []Chunk {
 		prev = cur
 	}
 	return append(out, Chunk{Table: table, Seq: len(out), Lo: prev})
+}
+
+// boundMark starts a chunk bound value a target keeps in hex: a key may hold
+// bytes that text columns (PostgreSQL text) or JSON cannot keep (NUL, invalid
+// UTF-8: MySQL binary keys). Other values are kept as they are.
+const boundMark = "\x01hex:"
+
+// EncodeBound is a chunk bound as targets store it (nil stays nil: unbounded).
+func EncodeBound(vals []string) []string {
+	if vals == nil {
+		return nil
+	}
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		if strings.ContainsRune(v, 0) || !utf8.ValidString(v) || strings.HasPrefix(v, "\x01") {
+			v = boundMark + hex.EncodeToString([]byte(v))
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// DecodeBound reverses EncodeBound, in place.
+func DecodeBound(vals []string) ([]string, error) {
+	for i, v := range vals {
+		if h, ok := strings.CutPrefix(v, boundMark); ok {
+			b, err := hex.DecodeString(h)
+			if err != nil {
+				return nil, fmt.Errorf("chunk bound %q: %w", v, err)
+			}
+			vals[i] = string(b)
+		}
+	}
+	return vals, nil
 }

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind is a family of values.
@@ -182,4 +183,16 @@ type Default struct {
 	Now   bool   `json:"now,omitempty"`   // CURRENT_TIMESTAMP, now(), datetime('now')...
 	Null  bool   `json:"null,omitempty"`  // DEFAULT NULL
 	Value string `json:"value,omitempty"` // canonical literal when neither Now nor Null
+}
+
+// EnumTypeName names the PostgreSQL enum type made for an enum column
+// (--enum-types): table_column, cut to PostgreSQL's 63 bytes on a character
+// boundary.
+func EnumTypeName(table, column string) string {
+	n := table + "_" + column
+	for len(n) > 63 {
+		_, size := utf8.DecodeLastRuneInString(n)
+		n = n[:len(n)-size]
+	}
+	return n
 }

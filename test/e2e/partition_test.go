@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -341,11 +342,14 @@ func TestPartitionPagilaPayment(t *testing.T) {
 	}
 
 	name := migrationName("pagila")
-	r := g.start("start", name, "--source", srcURL, "--target", dstURL, "--include", "public.payment", "--chunk-rows", "3000")
+	// With the tables its partitions' foreign keys refer to.
+	r := g.start("start", name, "--source", srcURL, "--target", dstURL, "--include", "public.payment", "--include", "public.customer",
+		"--include", "public.staff", "--include", "public.rental", "--chunk-rows", "3000")
 	l := &live{srcURL: srcURL, dstURL: dstURL, name: name, g: g, r: r}
 	st := l.waitReplicating(t)
-	if len(st.Tables) != 1 || st.Tables[0].Name != "public.payment" || st.Tables[0].RowsCopied != 16049 {
-		t.Fatalf("tables after the copy: %+v, want public.payment with its 16049 rows", st.Tables)
+	i := slices.IndexFunc(st.Tables, func(ts tableStatus) bool { return ts.Name == "public.payment" })
+	if len(st.Tables) != 4 || i < 0 || st.Tables[i].RowsCopied != 16049 {
+		t.Fatalf("tables after the copy: %+v, want 4 with public.payment and its 16049 rows", st.Tables)
 	}
 	for _, q := range []string{
 		`insert into public.payment (customer_id, staff_id, rental_id, amount, payment_date) values (1, 1, 76, 9.99, '2022-02-14 10:00:00+00'), (2, 2, 573, 1.50, '2022-07-04 12:00:00+00')`,
@@ -378,5 +382,10 @@ func TestPartitionPagilaPayment(t *testing.T) {
 	var n int
 	if err := dst.QueryRow(context.Background(), "select count(*) from pg_indexes where tablename like 'payment_p2022_%' and indexname like 'idx_fk_payment_p2022_%'").Scan(&n); err != nil || n != 12 {
 		t.Errorf("target has %d of the 12 idx_fk_payment_p2022_* indexes of the partitions (%v)", n, err)
+	}
+	// Every foreign key, the partitions' own among them, is validated by the cutover.
+	var fks, invalid int
+	if err := dst.QueryRow(context.Background(), "select count(*), count(*) filter (where not convalidated) from pg_constraint where contype = 'f' and conrelid::regclass::text like 'payment_p2022_%'").Scan(&fks, &invalid); err != nil || invalid != 0 || fks != 18 {
+		t.Errorf("target: %d of the partitions' %d foreign keys not validated, want 0 of 18, as on the source (%v)", invalid, fks, err)
 	}
 }

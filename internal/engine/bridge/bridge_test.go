@@ -338,6 +338,11 @@ func TestMapTableOptions(t *testing.T) {
 	if p := ops.Partials[0]; len(p.Cols) != 1 || p.Cols[0] != "full_name" || p.Vals[0].Text != "t:2021-01-01" {
 		t.Errorf("partial: %+v", p)
 	}
+	// A partial update of the excluded column alone sets nothing on the target.
+	ops, err = cv.ops(&engine.TableOps{Table: tables[1], Partials: []engine.Partial{{Key: []engine.Value{v("s:7")}, Cols: []string{"Shape"}, Vals: []engine.Value{v("raw")}}}})
+	if err != nil || len(ops.Partials) != 0 {
+		t.Errorf("partial of an excluded column: %+v, %v", ops, err)
+	}
 
 	// The source's checksums leave the excluded column out too.
 	cols2, idx := opts.KeptColumns(tables[1])
@@ -394,7 +399,8 @@ func TestMapEnumTypes(t *testing.T) {
 		tgt  string
 		col  string
 		want string
-	}{{"mysql", "Mood", "makes a PostgreSQL enum type, and the target is mysql"}, {"postgres", "Name", "needs an enum column"}} {
+	}{{"mysql", "Mood", "makes a PostgreSQL enum type, and the target is mysql"}, {"postgres", "Name", "needs an enum column"},
+		{"postgres", "ArtistId", "needs an enum column"}} {
 		opts := Options{Tables: map[string]TableOptions{"Chinook.Artist": {Columns: map[string]ColumnOptions{c.col: {Type: "enum"}}}}}
 		if _, err := Map(src, fakeDialect{c.tgt}, tables, opts, ""); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("type enum for %s to %s: %v, want %q", c.col, c.tgt, err, c.want)
@@ -402,12 +408,39 @@ func TestMapEnumTypes(t *testing.T) {
 	}
 }
 
+// Enum type names clash with each other and with tables (a table has a row
+// type of its name); labels PostgreSQL cannot hold are refused.
+func TestMapEnumTypeClashes(t *testing.T) {
+	src := enumDialect{fakeDialect{"mysql"}}
+	tables := chinook()
+	tables[1].Columns = append(tables[1].Columns, schema.Column{Name: "Mood", Type: "enum"})
+	tables[0].Name = "Artist_Mood" // the table the type Artist_Mood would shadow
+	if _, err := Map(src, fakeDialect{"postgres"}, tables, Options{EnumTypes: true}, ""); err == nil || !strings.Contains(err.Error(), "the name of a migrated table") {
+		t.Errorf("type named as a table: %v", err)
+	}
+	two := chinook()
+	two[0].Name = "Artist_A"
+	two[0].Columns = append(two[0].Columns, schema.Column{Name: "Mood", Type: "enum"})   // Artist_A + Mood
+	two[1].Columns = append(two[1].Columns, schema.Column{Name: "A_Mood", Type: "enum"}) // Artist + A_Mood
+	if _, err := Map(src, fakeDialect{"postgres"}, two, Options{EnumTypes: true}, ""); err == nil || !strings.Contains(err.Error(), "would both get the PostgreSQL enum type Chinook.Artist_A_Mood") {
+		t.Errorf("two columns, one type: %v", err)
+	}
+	bad := chinook()
+	bad[1].Columns = append(bad[1].Columns, schema.Column{Name: "Mood", Type: "enum-empty"})
+	if _, err := Map(src, fakeDialect{"postgres"}, bad, Options{EnumTypes: true}, ""); err == nil || !strings.Contains(err.Error(), `label "" cannot be a PostgreSQL enum label`) {
+		t.Errorf("empty label: %v", err)
+	}
+}
+
 // enumDialect reads columns of type "enum" as enums.
 type enumDialect struct{ fakeDialect }
 
 func (d enumDialect) Neutral(t *schema.Table, c *schema.Column) (types.Type, error) {
-	if c.Type == "enum" {
+	switch c.Type {
+	case "enum":
 		return types.Type{Kind: types.Enum, Labels: []string{"sad", "ok"}, Native: "enum('sad','ok')"}, nil
+	case "enum-empty":
+		return types.Type{Kind: types.Enum, Labels: []string{"", "ok"}, Native: "enum('','ok')"}, nil
 	}
 	return d.fakeDialect.Neutral(t, c)
 }

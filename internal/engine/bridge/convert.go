@@ -189,7 +189,9 @@ func (cv *converter) ops(o *engine.TableOps) (*engine.TableOps, error) {
 			np.Cols = append(np.Cols, p.dstCols[i].Name)
 			np.Vals = append(np.Vals, v)
 		}
-		out.Partials = append(out.Partials, np)
+		if len(np.Cols) > 0 { // only excluded columns changed: nothing to set
+			out.Partials = append(out.Partials, np)
+		}
 	}
 	return out, nil
 }

@@ -160,8 +160,9 @@ func Map(src, tgt engine.Dialect, tables []*schema.Table, opts Options, defaultS
 		taken[q], names[t.QualifiedName()] = t.QualifiedName(), q
 	}
 	indexNames := map[string]bool{} // target schema + index name: PostgreSQL index names are per schema
+	enumTypes := map[string]string{}
 	for _, t := range tables {
-		tt, err := mapTable(src, tgt, t, opts, names, indexNames, out)
+		tt, err := mapTable(src, tgt, t, opts, names, indexNames, enumTypes, out)
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +201,14 @@ func sortedLosses(m map[types.Loss][]string) []types.Loss {
 	return out
 }
 
-func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[string]string, indexNames map[string]bool, out *Mapped) (*schema.Table, error) {
+// mapTable maps one table. names maps every source table to its target's
+// qualified name; indexNames and enumTypes are the index and enum type names
+// taken so far (by target schema), with the column that took each enum type.
+func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[string]string, indexNames map[string]bool, enumTypes map[string]string, out *Mapped) (*schema.Table, error) {
+	targets := map[string]bool{}
+	for _, q := range names {
+		targets[q] = true
+	}
 	schemaName, name, _ := strings.Cut(names[t.QualifiedName()], ".")
 	tt := &schema.Table{Schema: schemaName, Name: name, Rows: t.Rows, Bytes: t.Bytes}
 	rn := func(s string) string { return Rename(opts.Names, s) }
@@ -246,6 +254,21 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 			if tgt.Engine() != "postgres" {
 				return nil, fmt.Errorf("column %s: the spec's type %s makes a PostgreSQL enum type, and the target is %s", where, EnumType, tgt.Engine())
 			}
+			for _, l := range nt.Labels {
+				if l == "" || len(l) > 63 {
+					return nil, fmt.Errorf("column %s: label %q cannot be a PostgreSQL enum label (empty, or over 63 bytes): leave the column out of --enum-types (as text with a CHECK it keeps the label)", where, l)
+				}
+			}
+			// A table has a row type of its name: a type name must be neither
+			// another enum's nor a table's.
+			typ := tt.Schema + "." + types.EnumTypeName(tt.Name, tc.Name)
+			if by := enumTypes[typ]; by != "" {
+				return nil, fmt.Errorf("columns %s and %s would both get the PostgreSQL enum type %s: rename one in a spec file, or leave out --enum-types", by, where, typ)
+			}
+			if targets[typ] {
+				return nil, fmt.Errorf("column %s would get the PostgreSQL enum type %s, the name of a migrated table: rename the column or the table in a spec file, or leave out --enum-types", where, typ)
+			}
+			enumTypes[typ] = where
 			tc.Type = EnumType // FinishTable names the type
 		case co.Type != "":
 			// The user's type: values cross as the canonical text of the source

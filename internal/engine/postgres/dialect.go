@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/godwit-db/godwit/internal/engine"
 	"github.com/godwit-db/godwit/internal/schema"
@@ -338,7 +337,7 @@ func (dialect) FinishTable(t *schema.Table) error {
 			continue
 		}
 		if c.Neutral.Kind == types.Enum && c.Type == "enum" { // the bridge's EnumType
-			c.Type, c.CreateEnum = QuoteIdent(t.Schema)+"."+QuoteIdent(enumTypeName(t.Name, c.Name)), true
+			c.Type, c.CreateEnum = QuoteIdent(t.Schema)+"."+QuoteIdent(types.EnumTypeName(t.Name, c.Name)), true
 			continue
 		}
 		labels := make([]string, len(c.Neutral.Labels))
@@ -402,25 +401,15 @@ func (dialect) FinishTable(t *schema.Table) error {
 	return nil
 }
 
-// enumTypeName names the enum type of a column: table_column, cut to
-// PostgreSQL's 63 bytes.
-func enumTypeName(table, column string) string {
-	n := table + "_" + column
-	for len(n) > 63 {
-		_, size := utf8.DecodeLastRuneInString(n)
-		n = n[:len(n)-size]
-	}
-	return n
-}
-
-// CreateEnumSQL creates a column's enum type (CreateEnum) unless it exists.
+// CreateEnumSQL creates a column's enum type (CreateEnum). It runs with the
+// table's CREATE TABLE, in one transaction: a type of that name already there
+// is someone else's, and an error.
 func CreateEnumSQL(c *schema.Column) string {
 	labels := make([]string, len(c.Neutral.Labels))
 	for i, l := range c.Neutral.Labels {
 		labels[i] = QuoteLiteral(l)
 	}
-	return fmt.Sprintf("DO $godwit$ BEGIN CREATE TYPE %s AS ENUM (%s); EXCEPTION WHEN duplicate_object THEN NULL; END $godwit$",
-		c.Type, strings.Join(labels, ", "))
+	return "CREATE TYPE " + c.Type + " AS ENUM (" + strings.Join(labels, ", ") + ")"
 }
 
 // foreignKeyDef renders a foreign key whose RefTable is "schema.table".

@@ -26,7 +26,8 @@ func fenceTrigger(migration string) string { return QuoteIdent(ObjectName(migrat
 
 // fencedRelations are the tables and, for a partitioned one, every partition
 // below it (SQL names, and names to show): a statement that names a partition
-// fires no statement trigger of its parent.
+// fires no statement trigger of its parent, and a partition may have foreign
+// keys of its own.
 func fencedRelations(tables []*schema.Table) (names, shown []string) {
 	for _, t := range tables {
 		names, shown = append(names, QualName(t)), append(shown, t.QualifiedName())
@@ -202,18 +203,22 @@ func (t *Target) SetSequences(ctx context.Context, tables []*schema.Table, value
 }
 
 // ValidateForeignKeys implements engine.Target.
+// A partition's own foreign keys are validated too.
 func (t *Target) ValidateForeignKeys(ctx context.Context, tb *schema.Table) error {
-	rows, err := t.pool.Query(ctx, "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'f' AND NOT convalidated", QualName(tb))
-	if err != nil {
-		return err
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		if _, err := t.pool.Exec(ctx, "ALTER TABLE "+QualName(tb)+" VALIDATE CONSTRAINT "+QuoteIdent(n)); err != nil {
-			return fmt.Errorf("validating foreign key %s on %s: %w", n, tb.QualifiedName(), err)
+	rels, shown := fencedRelations([]*schema.Table{tb}) // the table and its partitions
+	for i, rel := range rels {
+		rows, err := t.pool.Query(ctx, "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'f' AND NOT convalidated", rel)
+		if err != nil {
+			return err
+		}
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			if _, err := t.pool.Exec(ctx, "ALTER TABLE "+rel+" VALIDATE CONSTRAINT "+QuoteIdent(n)); err != nil {
+				return fmt.Errorf("validating foreign key %s on %s: %w", n, shown[i], err)
+			}
 		}
 	}
 	return nil

@@ -2,13 +2,11 @@ package postgres
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -114,8 +112,8 @@ func (t *Target) Prepare(ctx context.Context, migration string) (*engine.Checkpo
 		if err := rows.Scan(&c.Table, &c.Seq, &c.Lo, &c.Hi, &c.Done, &c.Rows, &c.End); err != nil {
 			return nil, err
 		}
-		if c.Lo, err = decodeBound(c.Lo); err == nil {
-			c.Hi, err = decodeBound(c.Hi)
+		if c.Lo, err = engine.DecodeBound(c.Lo); err == nil {
+			c.Hi, err = engine.DecodeBound(c.Hi)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("chunk %d of %s: %w", c.Seq, c.Table, err)
@@ -123,38 +121,6 @@ func (t *Target) Prepare(ctx context.Context, migration string) (*engine.Checkpo
 		cp.Chunks = append(cp.Chunks, c)
 	}
 	return cp, rows.Err()
-}
-
-// boundMark starts a chunk bound value stored in hex: a key from another
-// engine (MySQL binary) may hold bytes PostgreSQL text cannot (NUL, invalid
-// UTF-8). Other values are stored as they are, as before.
-const boundMark = "\x01hex:"
-
-func encodeBound(vals []string) []string {
-	if vals == nil {
-		return nil
-	}
-	out := make([]string, len(vals))
-	for i, v := range vals {
-		if strings.ContainsRune(v, 0) || !utf8.ValidString(v) || strings.HasPrefix(v, "\x01") {
-			v = boundMark + hex.EncodeToString([]byte(v))
-		}
-		out[i] = v
-	}
-	return out
-}
-
-func decodeBound(vals []string) ([]string, error) {
-	for i, v := range vals {
-		if h, ok := strings.CutPrefix(v, boundMark); ok {
-			b, err := hex.DecodeString(h)
-			if err != nil {
-				return nil, fmt.Errorf("bound %q: %w", v, err)
-			}
-			vals[i] = string(b)
-		}
-	}
-	return vals, nil
 }
 
 // CreateTables implements engine.Target.
@@ -170,7 +136,7 @@ func (t *Target) CreateTables(ctx context.Context, migration string, tables []*s
 		}
 		batch := &pgx.Batch{}
 		for _, c := range chunks {
-			batch.Queue("INSERT INTO _godwit.chunks (migration, table_name, seq, lo, hi) VALUES ($1, $2, $3, $4, $5)", migration, c.Table, c.Seq, encodeBound(c.Lo), encodeBound(c.Hi))
+			batch.Queue("INSERT INTO _godwit.chunks (migration, table_name, seq, lo, hi) VALUES ($1, $2, $3, $4, $5)", migration, c.Table, c.Seq, engine.EncodeBound(c.Lo), engine.EncodeBound(c.Hi))
 		}
 		batch.Queue(`INSERT INTO _godwit.migrations (name, stage, start_pos) VALUES ($1, $2, $3)
 ON CONFLICT (name) DO UPDATE SET stage = EXCLUDED.stage, start_pos = EXCLUDED.start_pos, applied_pos = NULL, consistency_pos = NULL, updated_at = now()`,

@@ -28,7 +28,7 @@ func JSONBound(b []string) any {
 	if b == nil {
 		return nil
 	}
-	j, _ := json.Marshal(b)
+	j, _ := json.Marshal(engine.EncodeBound(b))
 	return string(j)
 }
 
@@ -63,11 +63,21 @@ func ReadCheckpoint(ctx context.Context, db *sql.DB, migrations, chunks, name st
 			return nil, err
 		}
 		c.Done = done != 0
-		if lo.Valid {
-			_ = json.Unmarshal([]byte(lo.String), &c.Lo)
-		}
-		if hi.Valid {
-			_ = json.Unmarshal([]byte(hi.String), &c.Hi)
+		for _, b := range []struct {
+			s   sql.NullString
+			dst *[]string
+		}{{lo, &c.Lo}, {hi, &c.Hi}} {
+			if !b.s.Valid {
+				continue
+			}
+			var vals []string
+			err := json.Unmarshal([]byte(b.s.String), &vals)
+			if err == nil {
+				*b.dst, err = engine.DecodeBound(vals)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("chunk %d of %s: bound %s: %w", c.Seq, c.Table, b.s.String, err)
+			}
 		}
 		cp.Chunks = append(cp.Chunks, c)
 	}
