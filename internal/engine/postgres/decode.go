@@ -51,8 +51,11 @@ func newDecoder(tables []*schema.Table, skipTo position.LSN) *decoder {
 func (d *decoder) relation(m *pglogrepl.RelationMessage) error {
 	name := m.Namespace + "." + m.RelationName
 	t := d.tables[name]
-	root := d.lastTable // one added since the start follows its table
+	root := d.lastTable // one added since the start follows its table, with its columns
 	d.lastTable = nil
+	if root != nil && !sameColumns(m, root) {
+		root = nil
+	}
 	if t == nil && (d.partOf[name] != nil || root != nil) {
 		if d.partOf[name] == nil {
 			d.partOf[name] = root
@@ -97,6 +100,21 @@ func (d *decoder) relation(m *pglogrepl.RelationMessage) error {
 		d.lastTable = t
 	}
 	return nil
+}
+
+// sameColumns reports whether a relation has the columns of table t, in any
+// order (a partition attached to t may order them otherwise).
+func sameColumns(m *pglogrepl.RelationMessage, t *schema.Table) bool {
+	cols := t.CopyColumns()
+	if len(m.Columns) != len(cols) {
+		return false
+	}
+	for _, c := range m.Columns {
+		if t.Column(c.Name) == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // parseTuple decodes a pgoutput TupleData at the start of src into values in

@@ -555,6 +555,11 @@ func TestDecoderPartitions(t *testing.T) {
 	if _, err := feed(relMsg(5, "public", "plain_renamed", "id")); err == nil {
 		t.Fatal("a renamed table after a plain table's description was taken for a partition")
 	}
+	// So is one after the partitioned table whose columns are not its columns.
+	must(relMsg(1, "public", "orders", "id", "at"))
+	if _, err := feed(relMsg(6, "public", "plain_renamed", "id")); err == nil || !strings.Contains(err.Error(), "renamed or moved") {
+		t.Fatalf("a renamed table after a partitioned table's description: %v, want the rename error", err)
+	}
 	// Changes or truncates under a partition's own name must stop replay.
 	must(begin())
 	for _, m := range [][]byte{insert(2, tuple("1", "2024-01-01")), del(3, tuple("1", nil)), truncate(2)} {

@@ -150,8 +150,8 @@ FROM pg_roles r WHERE r.rolname = current_user`, s.slot).Scan(&walLevel, &user, 
 		}
 	}
 	switch {
-	case version < 100000:
-		return fmt.Errorf("source %s runs PostgreSQL %d; godwit needs 10 or later for logical replication", host, version/10000)
+	case version < 120000:
+		return fmt.Errorf("source %s runs PostgreSQL %d; godwit needs 12 or later", host, version/10000)
 	case walLevel != "logical":
 		return fmt.Errorf("source %s has wal_level = %s; set wal_level = logical in postgresql.conf and restart PostgreSQL (or use --once for a one-time copy)", host, walLevel)
 	case !canReplicate:
