@@ -444,3 +444,24 @@ func (d enumDialect) Neutral(t *schema.Table, c *schema.Column) (types.Type, err
 	}
 	return d.fakeDialect.Neutral(t, c)
 }
+
+func TestIntKey(t *testing.T) {
+	i, s := &types.Type{Kind: types.Int}, &types.Type{Kind: types.Text}
+	tb := func(key []string, cols ...schema.Column) *schema.Table {
+		return &schema.Table{Key: key, Columns: cols}
+	}
+	for _, c := range []struct {
+		t    *schema.Table
+		want bool
+	}{
+		{tb([]string{"a"}, schema.Column{Name: "a", Neutral: i}), true},
+		{tb([]string{"a", "b"}, schema.Column{Name: "a", Neutral: i}, schema.Column{Name: "b", Neutral: i}), true}, // checked in ranges too
+		{tb([]string{"a", "b"}, schema.Column{Name: "a", Neutral: i}, schema.Column{Name: "b", Neutral: s}), false},
+		{tb([]string{"b"}, schema.Column{Name: "b", Neutral: s}), false},
+		{tb(nil), false},
+	} {
+		if got := intKey(c.t); got != c.want {
+			t.Errorf("intKey(%v) = %v", c.t.Key, got)
+		}
+	}
+}

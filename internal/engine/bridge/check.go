@@ -22,8 +22,9 @@ import (
 // Keys and row values cross the interface in canonical form, and hashes are
 // computed here from canonical values, so the two sides compare exactly
 // whatever each engine's own text looks like. It reads rows through the
-// side's RangeReader; the keys of a table whose key is not a single integer
-// column do not sort alike on both engines, so such a table is one range.
+// side's RangeReader. Keys of integer columns sort alike on every engine, so
+// such tables are checked in ranges; other keys sort by each engine's
+// collation, so such a table is one range.
 type checker struct {
 	d        engine.Dialect
 	zeroNull bool                              // zero dates read as NULL
@@ -51,13 +52,15 @@ func (c *checker) rangeReader(ctx context.Context) (engine.RangeReader, error) {
 	return c.reader, nil
 }
 
-// intKey reports whether rows sort by their key alike on every engine.
+// intKey reports whether rows sort by their key alike on every engine: a key
+// of integer columns (text keys sort by each engine's collation).
 func intKey(t *schema.Table) bool {
-	if len(t.Key) != 1 {
-		return false
+	for _, k := range t.Key {
+		if c := t.Column(k); c == nil || c.Neutral == nil || c.Neutral.Kind != types.Int {
+			return false
+		}
 	}
-	c := t.Column(t.Key[0])
-	return c != nil && c.Neutral != nil && c.Neutral.Kind == types.Int
+	return len(t.Key) > 0
 }
 
 // keyText turns canonical key values into this side's key text.
@@ -89,18 +92,22 @@ func (c *checker) NextBound(ctx context.Context, src *schema.Table, lo []string,
 	if err != nil || hi == nil {
 		return nil, err
 	}
-	v, err := c.d.ToCanon(t.Column(t.Key[0]), engine.Value{Text: hi[0]})
-	if err != nil {
-		return nil, err
+	out := make([]string, len(hi))
+	for j, k := range t.Key {
+		v, err := c.d.ToCanon(t.Column(k), engine.Value{Text: hi[j]})
+		if err != nil {
+			return nil, err
+		}
+		out[j] = v.Text
 	}
-	return []string{v.Text}, nil
+	return out, nil
 }
 
 // scan reads the rows with lo < key <= hi as canonical values.
 func (c *checker) scan(ctx context.Context, src *schema.Table, lo, hi []string, fn func(key []string, row []engine.Value) error) error {
 	t := c.table(src)
 	if !intKey(t) && (lo != nil || hi != nil) {
-		return fmt.Errorf("verifying %s: ranges of a key that is not one integer column are not comparable across engines", src.QualifiedName())
+		return fmt.Errorf("verifying %s: ranges of a key that is not of integer columns are not comparable across engines", src.QualifiedName())
 	}
 	l, err := c.keyText(t, lo)
 	if err != nil {
