@@ -72,6 +72,9 @@ type Table struct {
 	Constraints []Constraint `json:"constraints,omitempty"`
 	Indexes     []Index      `json:"indexes,omitempty"`
 	Sequences   []string     `json:"sequences,omitempty"` // qualified sequences owned by columns of this table
+	// Triggers names the user's triggers on the table (not godwit's own):
+	// godwit does not create them on the target.
+	Triggers []string `json:"triggers,omitempty"`
 	// CreateSQL is the engine's own definition of the table, for engines that
 	// recreate it verbatim (SQLite).
 	CreateSQL string `json:"create_sql,omitempty"`

@@ -96,6 +96,7 @@ func Check(ctx context.Context, eng Engines, spec Spec) (*CheckReport, error) {
 	if mapped != nil {
 		rep.Warnings = append(rep.Warnings, mapped.Notes...)
 	}
+	rep.Warnings = append(rep.Warnings, triggerWarnings(tables)...)
 	var keyed []*schema.Table
 	for i, t := range tables {
 		ct := CheckTable{Name: t.QualifiedName(), Rows: max(0, t.Rows), Bytes: t.Bytes, Key: t.Key}
@@ -158,6 +159,23 @@ func Check(ctx context.Context, eng Engines, spec Spec) (*CheckReport, error) {
 	}
 	rep.Ready = len(rep.Blocking) == 0
 	return rep, nil
+}
+
+// triggerWarnings name the tables with triggers, in one warning: godwit
+// creates none on the target, and ones created there before the migration is
+// over would fire on the rows it writes.
+func triggerWarnings(tables []*schema.Table) []string {
+	var with []string
+	for _, t := range tables {
+		if len(t.Triggers) > 0 {
+			with = append(with, fmt.Sprintf("%s (%s)", t.QualifiedName(), strings.Join(t.Triggers, ", ")))
+		}
+	}
+	if len(with) == 0 {
+		return nil
+	}
+	return []string{"godwit does not create triggers on the target; create them there once the migration is COMPLETED (before, they would fire on the copied and replayed rows): " +
+		strings.Join(with, ", ")}
 }
 
 // captureWarnings are what the source's change capture does not see of the

@@ -152,10 +152,12 @@ func (r *Runner) Create(ctx context.Context, name string, spec Spec) error {
 			r.event(ctx, name, "warn", n)
 		}
 	}
+	warnings := triggerWarnings(tables)
 	if !spec.Once {
-		for _, w := range captureWarnings(src, tables) {
-			r.event(ctx, name, "warn", w)
-		}
+		warnings = append(warnings, captureWarnings(src, tables)...)
+	}
+	for _, w := range warnings {
+		r.event(ctx, name, "warn", w)
 	}
 	return nil
 }

@@ -68,6 +68,9 @@ FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SC
 	if err != nil {
 		return nil, err
 	}
+	if err := readTriggers(ctx, db, byName); err != nil {
+		return nil, err
+	}
 	for _, t := range tables {
 		var name, create string
 		if err := db.QueryRowContext(ctx, "SHOW CREATE TABLE "+qualified(t)).Scan(&name, &create); err != nil {
@@ -351,6 +354,27 @@ func splitCreate(t *schema.Table, create string) {
 		}
 	}
 	t.CreateSQL = autoIncOption.ReplaceAllString(b.String(), "")
+}
+
+// readTriggers lists the user's triggers of each table (godwit's fences are
+// named _godwit_...).
+func readTriggers(ctx context.Context, db querier, byName map[string]*schema.Table) error {
+	rows, err := db.QueryContext(ctx, `SELECT EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS
+WHERE TRIGGER_NAME NOT LIKE '\_godwit\_%' ORDER BY EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE, ACTION_ORDER, TRIGGER_NAME`)
+	if err != nil {
+		return fmt.Errorf("reading the source's triggers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var db, table, name string
+		if err := rows.Scan(&db, &table, &name); err != nil {
+			return err
+		}
+		if t := byName[db+"."+table]; t != nil {
+			t.Triggers = append(t.Triggers, name)
+		}
+	}
+	return rows.Err()
 }
 
 func unquote(s string) string { return strings.ReplaceAll(s, "``", "`") }

@@ -959,11 +959,15 @@ func TestDialectSource(t *testing.T) {
 		"b bit(5) DEFAULT b'11', f float, bn binary(4), l varchar(10) CHARACTER SET latin1, j json, dz date, ts timestamp(3) NULL, y year, "+
 		"ch char(4), dt datetime(6), u bigint unsigned, d decimal(10,2) DEFAULT 1.50, tb tinyint(1), tx text DEFAULT 'it''s', "+
 		"KEY by_e (e, s), UNIQUE KEY by_u (u)) AUTO_INCREMENT=10")
+	execAll(t, src.db, "CREATE TRIGGER "+dbName+".native_touch BEFORE UPDATE ON "+dbName+".native FOR EACH ROW SET NEW.tx = 'touched'")
 	tables, err := src.Tables(ctx, schema.Filter{Include: []string{dbName + ".*"}})
 	if err != nil || len(tables) != 1 {
 		t.Fatalf("Tables: %v %v", tables, err)
 	}
 	tb := tables[0]
+	if strings.Join(tb.Triggers, ",") != "native_touch" {
+		t.Errorf("triggers: %v", tb.Triggers)
+	}
 	d := Dialect()
 	var kinds []string
 	for i := range tb.Columns {

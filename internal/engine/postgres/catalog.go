@@ -313,14 +313,16 @@ func describeTable(ctx context.Context, conn *pgx.Conn, oid uint32, t *schema.Ta
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return err
-		}
-		t.Sequences = append(t.Sequences, s)
+	if t.Sequences, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return err
 	}
-	return rows.Err()
+	// The user's triggers (godwit's fence is godwit_..._fence).
+	rows, err = conn.Query(ctx, `SELECT tgname FROM pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal AND tgname NOT LIKE 'godwit\_%' ORDER BY tgname`, oid)
+	if err != nil {
+		return err
+	}
+	t.Triggers, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	return err
 }
 
 // readConstraints reads a table's constraints (with inherited ones or only its

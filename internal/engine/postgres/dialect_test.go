@@ -602,6 +602,8 @@ CREATE TYPE app.mood AS ENUM ('sad', 'ok', 'happy');
 CREATE DOMAIN app.posint AS integer CHECK (VALUE > 0);
 CREATE DOMAIN app.code AS varchar(6);
 CREATE TABLE app.parent (id serial PRIMARY KEY, name text UNIQUE);
+CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER parent_touch BEFORE UPDATE ON app.parent FOR EACH ROW EXECUTE FUNCTION app.touch();
 CREATE SEQUENCE app.loose_seq;
 CREATE TABLE app.loose (id int PRIMARY KEY DEFAULT nextval('app.loose_seq'), n bigint DEFAULT nextval('app.loose_seq'));
 CREATE TABLE app.items (
@@ -652,6 +654,9 @@ VALUES (1, true, -3, 1.5, 123456789.000123456789, 1.1, 0.1, 'ab', 'v', E'tab\the
 	// Catalog: counters, enum and domain types, constraint and index columns.
 	if c := parent.Column("id"); !c.AutoIncrement {
 		t.Errorf("serial parent.id: AutoIncrement not set")
+	}
+	if strings.Join(parent.Triggers, ",") != "parent_touch" || len(items.Triggers) != 0 {
+		t.Errorf("triggers: parent %v, items %v", parent.Triggers, items.Triggers)
 	}
 	if c := items.Column("id"); !c.AutoIncrement {
 		t.Errorf("identity items.id: AutoIncrement not set")

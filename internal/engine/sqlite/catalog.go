@@ -46,6 +46,23 @@ func readTables(ctx context.Context, db *sql.DB, f schema.Filter) ([]*schema.Tab
 		if err := describe(ctx, db, t); err != nil {
 			return nil, fmt.Errorf("reading table %s: %w", t.QualifiedName(), err)
 		}
+		// The user's triggers (godwit's capture and fence triggers are _godwit_...).
+		trows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND name NOT LIKE '\_godwit%' ESCAPE '\' ORDER BY name`, t.Name)
+		if err != nil {
+			return nil, err
+		}
+		for trows.Next() {
+			var n string
+			if err := trows.Scan(&n); err != nil {
+				trows.Close()
+				return nil, err
+			}
+			t.Triggers = append(t.Triggers, n)
+		}
+		trows.Close()
+		if err := trows.Err(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

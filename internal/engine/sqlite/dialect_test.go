@@ -676,6 +676,7 @@ func TestCatalogDetails(t *testing.T) {
 		`CREATE INDEX r_expr ON r (lower(y))`,
 		`CREATE UNIQUE INDEX r_part ON r (y) WHERE y IS NOT NULL`,
 		`INSERT INTO r (id) VALUES (41)`,
+		`CREATE TRIGGER r_touch AFTER UPDATE ON r BEGIN SELECT 1; END`,
 	} {
 		if _, err := tgt.db.ExecContext(ctx, q); err != nil {
 			t.Fatal(q, err)
@@ -695,6 +696,9 @@ func TestCatalogDetails(t *testing.T) {
 		byName[tb.Name] = tb
 	}
 	r := byName["r"]
+	if strings.Join(r.Triggers, ",") != "r_touch" || byName["p"].Triggers != nil {
+		t.Errorf("triggers: r %v, p %v", r.Triggers, byName["p"].Triggers)
+	}
 	if !r.Column("id").AutoIncrement || byName["w"].Column("id").AutoIncrement || byName["i"].Column("id").AutoIncrement {
 		t.Error("AutoIncrement: only an INTEGER PRIMARY KEY of a rowid table is")
 	}
