@@ -946,24 +946,8 @@ func rtReadAll(t *testing.T, db *sql.DB, q string) [][]any {
 	if err != nil {
 		t.Fatalf("%s: %v", clip(q, 300), err)
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
+	_, out, err := scanAll(rows)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]any
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, vals)
-	}
-	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -746,110 +746,6 @@ func maybeNull(r *rand.Rand, n int, v any) any {
 	return v
 }
 
-// liveSample runs the migration's live part: start (the workload already
-// runs), one SIGKILL while copying, resume, one SIGKILL while replicating,
-// resume, stop the workload, catch up, verify with zero differences, complete.
-// It reports whether the migration completed.
-func liveSample(t *testing.T, g *godwit, name string, start []string, src *crossSide, wl *crossWorkload, seed int64, lap func(string)) bool {
-	t.Helper()
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x5a))
-	r := g.start(append([]string{"start", name}, start...)...)
-	st := g.waitFor(name, r, "phase COPYING", 90*time.Second, func(st status) bool {
-		return st.State == "RUNNING" && (st.Phase == "COPYING" || st.Phase == "REPLICATING")
-	})
-	if st.Phase != "COPYING" {
-		t.Errorf("the copy was over before the kill meant for phase COPYING (seed %d): %v", seed, st)
-	} else {
-		waited, phase := g.sleepDuringCopy(name, r, time.Duration(300+rng.IntN(1500))*time.Millisecond)
-		r.kill9()
-		st, _ := g.status(name)
-		copied, est := st.rows()
-		t.Logf("SIGKILL after %v in phase %s (%.0f of about %.0f rows copied)", waited.Round(time.Millisecond), phase, copied, est)
-		if phase != "COPYING" {
-			t.Errorf("the kill meant for phase COPYING came in phase %s (seed %d)", phase, seed)
-		}
-	}
-	lap("start and the kill while copying")
-	r = g.start("resume", name)
-	g.waitFor(name, r, "phase REPLICATING after the resume", 2*time.Minute, func(st status) bool {
-		return st.State == "RUNNING" && st.Phase == "REPLICATING" && livePID(g, name) == r.cmd.Process.Pid
-	})
-	delay := time.Duration(500+rng.IntN(1500)) * time.Millisecond
-	sleepRunning(t, r, delay)
-	r.kill9()
-	st, _ = g.status(name)
-	t.Logf("SIGKILL after %v in phase %s (%v)", delay, st.Phase, st)
-	if st.Phase != "REPLICATING" {
-		t.Errorf("the kill meant for phase REPLICATING came in phase %s (seed %d)", st.Phase, seed)
-	}
-	lap("resume, rest of the copy and the kill while replicating")
-	r = g.start("resume", name)
-	g.waitFor(name, r, "consistent and replicating after the last resume", 2*time.Minute, func(st status) bool {
-		return st.State == "RUNNING" && st.Phase == "REPLICATING" && st.Consistent && livePID(g, name) == r.cmd.Process.Pid
-	})
-	sleepRunning(t, r, 1500*time.Millisecond) // the last runner replays live writes too
-	wl.halt(t)
-	if wl.commits.Load() == 0 {
-		t.Fatalf("the workload committed nothing: %q", wl.first)
-	}
-	waitSampleCaughtUp(t, g, name, r, src)
-	lap("last resume, replay and catching up")
-
-	res := g.runTimeout(2*time.Minute, "verify", name, "--json")
-	var v verifyJSON
-	jsonErr := json.Unmarshal([]byte(res.stdout), &v)
-	switch {
-	case res.code != 0 || jsonErr != nil || v.State != "passed" || v.Differences != 0:
-		var found []string
-		for i, f := range v.Found {
-			if i == 10 {
-				break
-			}
-			found = append(found, fmt.Sprintf("%s key %v %s columns %v source %v target %v", f.Table, f.Key, f.Kind, f.Columns, derefAll(f.Source), derefAll(f.Target)))
-		}
-		t.Errorf("verify (seed %d): want exit 0, state passed and 0 differences; got %d differences, state %q (json: %v)\n%s\n%s",
-			seed, v.Differences, v.State, jsonErr, strings.Join(found, "\n"), res)
-	case v.RowsChecked == 0:
-		t.Errorf("verify checked no rows: %v", res)
-	default:
-		t.Logf("verify passed: %d rows checked", v.RowsChecked)
-	}
-	lap("verify")
-
-	if res := g.runTimeout(2*time.Minute, "complete", name); res.code != 0 {
-		t.Errorf("complete (seed %d): %v", seed, res)
-		return false
-	}
-	if st := g.mustStatus(name); st.State != "COMPLETED" {
-		t.Errorf("state after complete = %s, want COMPLETED (%v)", st.State, st)
-		return false
-	}
-	r.wait(time.Minute)
-	lap("complete")
-	return true
-}
-
-// waitSampleCaughtUp waits until the migration applied everything the source
-// holds now that the workload has stopped. Unlike waitCaughtUp it does not
-// wait for source_position == applied_position, which writes of other tests
-// to the same MySQL server can put off for long.
-func waitSampleCaughtUp(t *testing.T, g *godwit, name string, r *runner, src *crossSide) {
-	t.Helper()
-	if src.engine != "mysql" {
-		waitCrossCaughtUp(t, g, name, r, src)
-		return
-	}
-	start := time.Now()
-	want := masterPos(t, src.db)
-	g.waitFor(name, r, "consistent with applied_position >= "+want, 2*time.Minute, func(st status) bool {
-		atLeast, ok := posAtLeast(st.AppliedPosition, want)
-		if st.AppliedPosition != "" && !ok {
-			t.Fatalf("applied_position %q is not a binlog position file:pos", st.AppliedPosition)
-		}
-		return st.Consistent && atLeast
-	})
-	t.Logf("caught up with %s in %v", want, time.Since(start).Round(time.Millisecond))
-}
 
 // sampleRun prepares the godwit side of a test once its databases exist: the
 // binary, a migration name deleted when the test ends (before the databases
@@ -1102,7 +998,7 @@ tables:
 	lap("check")
 
 	wl := startSampleWorkload(t, src, seed, 2, sakilaStep)
-	completed := liveSample(t, g, name, []string{"--spec", spec}, src, wl, seed, lap)
+	completed := liveCross(t, g, name, []string{"--spec", spec}, src, wl, seed, lap)
 
 	n := compareSamples(t, src, dst, tables) // after a failed complete too: a second opinion
 	total := countRows(t, src, dst, tables)
@@ -1440,7 +1336,7 @@ func TestSamplePagilaPostgreSQLToMariaDB(t *testing.T) {
 	lap("check")
 
 	wl := startSampleWorkload(t, src, seed, 2, pagilaStep)
-	completed := liveSample(t, g, name, append(args, "--chunk-rows", "1000", "--max-copy-rate", "8000"), src, wl, seed, lap)
+	completed := liveCross(t, g, name, append(args, "--chunk-rows", "1000", "--max-copy-rate", "8000"), src, wl, seed, lap)
 
 	n := compareSamples(t, src, dst, tables) // after a failed complete too: a second opinion
 	total := countRows(t, src, dst, tables)

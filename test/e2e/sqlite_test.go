@@ -156,19 +156,9 @@ func compareSQLite(t *testing.T, src, dst string) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer rows.Close()
-			cols, _ := rows.Columns()
-			var out [][]any
-			for rows.Next() {
-				vals := make([]any, len(cols))
-				ptrs := make([]any, len(cols))
-				for i := range vals {
-					ptrs[i] = &vals[i]
-				}
-				if err := rows.Scan(ptrs...); err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, vals)
+			_, out, err := scanAll(rows)
+			if err != nil {
+				t.Fatal(err)
 			}
 			return out
 		}
