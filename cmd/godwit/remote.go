@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/godwit-db/godwit/internal/api"
 	"github.com/godwit-db/godwit/internal/workflow"
 )
 
@@ -38,7 +40,18 @@ func (a *app) remote() (*remote, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, usageError{fmt.Errorf("--server %q is not an http(s)://host:port URL", s)}
 	}
-	return &remote{base: strings.TrimSuffix(s, "/"), token: os.Getenv("GODWIT_TOKEN"), http: &http.Client{Timeout: 10 * time.Minute}}, nil
+	token := os.Getenv("GODWIT_TOKEN")
+	if token == "" {
+		// The token a serve of this machine keeps beside the state store.
+		path, err := a.tokenPath()
+		if err != nil {
+			return nil, err
+		}
+		if token, err = api.ReadToken(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	return &remote{base: strings.TrimSuffix(s, "/"), token: token, http: &http.Client{Timeout: 10 * time.Minute}}, nil
 }
 
 // call sends a request and decodes a 2xx answer into out; an error answer
@@ -56,7 +69,8 @@ func (r *remote) call(ctx context.Context, method, path string, body, out any) (
 	if err != nil {
 		return 0, err
 	}
-	if body != nil {
+	if body != nil || method != http.MethodGet {
+		// serve refuses changes sent as anything but JSON (a cross-site form).
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if r.token != "" {

@@ -129,7 +129,7 @@ migration goes on replicating. After COMPLETED the source tables stay fenced; 'g
 	}
 	c.Flags().DurationVar(&opts.Timeout, "timeout", 30*time.Second, "give up (and unfence) if the cutover has not switched by then")
 	c.Flags().BoolVar(&opts.SkipVerify, "skip-verify", false, "skip the final verification on the fenced source (verify beforehand)")
-	c.Flags().StringVar(&opts.Hook, "hook", "", "shell command run after the drain, before the switch (to repoint applications); its failure aborts the cutover")
+	c.Flags().StringVar(&opts.Hook, "hook", "", "shell command run after the drain, before the switch (to repoint applications); its failure aborts the cutover. With --server: the NAME of a hook serve was started with (--hook NAME=CMD)")
 	c.Flags().DurationVar(&opts.MaxLag, "max-lag", 10*time.Second, "refuse to start when replication lags more than this")
 	return c
 }

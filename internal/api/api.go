@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +27,12 @@ type Server struct {
 	// Token, when set, must come with every request but /healthz as
 	// "Authorization: Bearer <token>".
 	Token string
+	// Guard refuses cross-site and DNS-rebinding requests (nil: serve
+	// answers to localhost only).
+	Guard *Guard
+	// Hooks are the cutover hooks serve was started with (--hook NAME=CMD):
+	// the API picks one by name and never takes a command.
+	Hooks map[string]string
 	Log   *slog.Logger
 	// Background runs long work (a verification) beyond the request; it ends
 	// with the server.
@@ -50,7 +58,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/migrations/{name}/complete", s.complete)
 	mux.HandleFunc("POST /api/v1/migrations/{name}/cancel", s.cancel)
 	mux.HandleFunc("POST /api/v1/migrations/{name}/verify", s.verify)
-	return s.auth(mux)
+	g := s.Guard
+	if g == nil {
+		g = &Guard{listenHost: "localhost"}
+	}
+	return g.Wrap(s.auth(mux), s.Log)
 }
 
 func (s *Server) auth(next http.Handler) http.Handler {
@@ -194,12 +206,32 @@ func decodeOptional(r *http.Request, v any) error {
 }
 
 // CompleteRequest is the optional body of .../complete; durations are Go
-// durations ("30s").
+// durations ("30s"). Hook names one of serve's --hook hooks.
 type CompleteRequest struct {
 	Timeout    string `json:"timeout"`
 	MaxLag     string `json:"max_lag"`
 	SkipVerify bool   `json:"skip_verify"`
 	Hook       string `json:"hook"`
+}
+
+// hook returns the command of the hook serve was started with under name.
+// Commands never come over the API: whoever can reach it would run code here.
+func (s *Server) hook(name string) (string, error) {
+	if cmd, ok := s.Hooks[name]; ok {
+		return cmd, nil
+	}
+	if len(s.Hooks) == 0 {
+		return "", fmt.Errorf("serve has no cutover hooks, and the API takes none: start serve with --hook NAME=CMD, then pass \"hook\": \"NAME\"")
+	}
+	names := slices.Sorted(maps.Keys(s.Hooks))
+	return "", fmt.Errorf("serve has no hook named %q (it has %s): hooks are named when serve starts (--hook NAME=CMD)", clipText(name, 40), strings.Join(names, ", "))
+}
+
+func clipText(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }
 
 func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +241,15 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	opts := workflow.CompleteOptions{Timeout: 30 * time.Second, MaxLag: 10 * time.Second, SkipVerify: req.SkipVerify, Hook: req.Hook}
+	opts := workflow.CompleteOptions{Timeout: 30 * time.Second, MaxLag: 10 * time.Second, SkipVerify: req.SkipVerify}
+	if req.Hook != "" {
+		cmd, err := s.hook(req.Hook)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		opts.Hook = cmd
+	}
 	for _, d := range []struct {
 		text string
 		dst  *time.Duration

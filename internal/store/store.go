@@ -154,6 +154,16 @@ func DefaultPath() (string, error) {
 	if p := os.Getenv("GODWIT_STATE"); p != "" {
 		return p, nil
 	}
+	dir, err := LocalDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "godwit.db"), nil
+}
+
+// LocalDir is the directory of this user's local godwit state:
+// $XDG_STATE_HOME/godwit, else ~/.local/state/godwit.
+func LocalDir() (string, error) {
 	dir := os.Getenv("XDG_STATE_HOME")
 	if dir == "" {
 		home, err := os.UserHomeDir()
@@ -162,14 +172,19 @@ func DefaultPath() (string, error) {
 		}
 		dir = filepath.Join(home, ".local", "state")
 	}
-	return filepath.Join(dir, "godwit", "godwit.db"), nil
+	return filepath.Join(dir, "godwit"), nil
+}
+
+// IsURL reports whether a state store path names a PostgreSQL store.
+func IsURL(path string) bool {
+	return strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://")
 }
 
 // Open opens (creating if needed) the store at path, a file or a postgres://
 // URL. The store holds database URLs with their passwords, so a file is
 // created readable by its owner only.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
+	if IsURL(path) {
 		return openPG(ctx, path)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {

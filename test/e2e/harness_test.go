@@ -44,7 +44,9 @@ func newGodwit(t *testing.T) *godwit {
 }
 
 func (g *godwit) env() []string {
-	return append(os.Environ(), "GODWIT_STATE="+g.state)
+	// XDG_STATE_HOME: what godwit keeps outside a file store (serve's token
+	// for a store in PostgreSQL) stays in the test's directory.
+	return append(os.Environ(), "GODWIT_STATE="+g.state, "XDG_STATE_HOME="+filepath.Join(filepath.Dir(g.logPath), "xdg"))
 }
 
 // result is the outcome of a finished godwit command.

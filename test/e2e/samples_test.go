@@ -746,7 +746,6 @@ func maybeNull(r *rand.Rand, n int, v any) any {
 	return v
 }
 
-
 // sampleRun prepares the godwit side of a test once its databases exist: the
 // binary, a migration name deleted when the test ends (before the databases
 // are dropped), and a step timer from began.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,6 +50,9 @@ func (c apiClient) do(method, path string, body any) (int, []byte) {
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
+	if method != "GET" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)
@@ -83,7 +87,8 @@ func (c apiClient) waitFor(name, what string, timeout time.Duration, cond func(s
 	}
 }
 
-// startServe starts `godwit serve` and waits until it answers.
+// startServe starts `godwit serve` and waits until it answers. The client
+// carries the token serve keeps beside the state store (when it keeps one).
 func startServe(t *testing.T, g *godwit, addr string, extra ...string) (*runner, apiClient) {
 	t.Helper()
 	r := g.start(append([]string{"serve", "--listen", addr}, extra...)...)
@@ -93,6 +98,9 @@ func startServe(t *testing.T, g *godwit, addr string, extra ...string) (*runner,
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
+				if tok, err := os.ReadFile(g.tokenPath()); err == nil {
+					c.token = strings.TrimSpace(string(tok))
+				}
 				return r, c
 			}
 		}
@@ -101,6 +109,14 @@ func startServe(t *testing.T, g *godwit, addr string, extra ...string) (*runner,
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// tokenPath is where serve keeps its API token for g's state store.
+func (g *godwit) tokenPath() string {
+	if strings.HasPrefix(g.state, "postgres") {
+		return filepath.Join(filepath.Dir(g.logPath), "xdg", "godwit", "serve.token")
+	}
+	return filepath.Join(filepath.Dir(g.state), "serve.token")
 }
 
 func metricValue(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
@@ -217,42 +233,87 @@ func TestServeAPI(t *testing.T) {
 	c.waitFor("api2", "running again", time.Minute, func(st status) bool { return st.State == "RUNNING" && st.Runner != nil && st.Runner.Alive })
 }
 
-// TestServeToken: off loopback serve refuses to start without a token; with
-// one, requests without it get 401 (the health check stays open).
+// TestServeToken: serve always wants a token, on loopback too: its own, made
+// on first use and kept mode 0600 beside the state store (never printed), or
+// --token / GODWIT_TOKEN; --no-token only on loopback. Requests without it
+// get 401; the health check and the dashboard page (which holds no data) stay
+// open.
 func TestServeToken(t *testing.T) {
 	g := newGodwit(t)
-	res := g.run("serve", "--listen", "0.0.0.0:0")
-	if res.code != 2 || !oneLine(res.stderr) || !strings.Contains(res.stderr, "--token") {
-		t.Fatalf("non-loopback without token: %v", res)
+	for _, args := range [][]string{{"--listen", "0.0.0.0:0", "--no-token"}, {"--no-token", "--token", "0123456789abcdef"}} {
+		if res := g.run(append([]string{"serve"}, args...)...); res.code != 2 || !oneLine(res.stderr) || !strings.Contains(res.stderr, "--no-token") {
+			t.Fatalf("serve %v: %v", args, res)
+		}
 	}
 	addr := freeAddr(t)
-	_, c := startServe(t, g, addr, "--token", "s3cret-token")
-	if code, _ := c.do("GET", "/api/v1/migrations", nil); code != 401 {
-		t.Fatalf("request without token: %d", code)
+	serve, c := startServe(t, g, addr)
+	fi, err := os.Stat(g.tokenPath())
+	if err != nil || fi.Mode().Perm() != 0o600 || len(c.token) < 32 {
+		t.Fatalf("serve's token file %s: %v %v, token of %d characters", g.tokenPath(), fi, err, len(c.token))
 	}
-	if code, _ := c.do("GET", "/metrics", nil); code != 401 {
-		t.Fatalf("metrics without token: %d", code)
+	out, _ := os.ReadFile(g.logPath)
+	if !strings.Contains(string(out), g.tokenPath()) || strings.Contains(string(out), c.token) {
+		t.Fatalf("serve's output should name the token file and never hold the token:\n%s", out)
+	}
+	tok := c.token
+	c.token = ""
+	for _, path := range []string{"/api/v1/migrations", "/metrics", "/api/v1/migrations/x/lag"} {
+		if code, _ := c.do("GET", path, nil); code != 401 {
+			t.Fatalf("GET %s without the token: %d", path, code)
+		}
+	}
+	if code, b := c.do("POST", "/api/v1/migrations", map[string]any{"name": "x", "source": "sqlite:///nope.db", "target": "sqlite:///nope2.db"}); code != 401 {
+		t.Fatalf("create without the token: %d %s", code, b)
+	}
+	for _, path := range []string{"/", "/healthz"} {
+		if code, _ := c.do("GET", path, nil); code != 200 {
+			t.Fatalf("GET %s without the token: %d", path, code)
+		}
 	}
 	c.token = "wrong"
 	if code, _ := c.do("GET", "/api/v1/migrations", nil); code != 401 {
 		t.Fatalf("wrong token: %d", code)
 	}
-	c.token = "s3cret-token"
+	c.token = tok
 	if code, b := c.do("GET", "/api/v1/migrations", nil); code != 200 || strings.TrimSpace(string(b)) != "[]" {
 		t.Fatalf("with token: %d %s", code, b)
+	}
+	// The next serve keeps the token, so open dashboards and scripts go on working.
+	if code := serve.terminate(30 * time.Second); code != 0 {
+		t.Fatalf("serve exited %d on SIGTERM", code)
+	}
+	if _, c2 := startServe(t, g, addr); c2.token != tok {
+		t.Fatalf("a restarted serve made a new token")
+	}
+	// An explicit token wins over the file.
+	addr2 := freeAddr(t)
+	_, c3 := startServe(t, g, addr2, "--token", "s3cret-token-given-here")
+	if code, _ := c3.do("GET", "/api/v1/migrations", nil); code != 401 {
+		t.Fatalf("the file's token works on a serve given --token: %d", code)
+	}
+	c3.token = "s3cret-token-given-here"
+	if code, _ := c3.do("GET", "/api/v1/migrations", nil); code != 200 {
+		t.Fatalf("--token: %d", code)
+	}
+	// A token file others can read is refused with one line.
+	if err := os.Chmod(g.tokenPath(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := g.run("serve", "--listen", freeAddr(t)); res.code != 1 || !oneLine(res.stderr) || !strings.Contains(res.stderr, "chmod 600") {
+		t.Fatalf("serve with a world-readable token file: %v", res)
 	}
 }
 
 // TestServeCLI: the CLI commands act through a running serve with --server
-// (token from GODWIT_TOKEN, which serve also takes as its own).
+// (token from the file serve keeps beside the state store, or GODWIT_TOKEN).
 func TestServeCLI(t *testing.T) {
-	t.Setenv("GODWIT_TOKEN", "cli-token")
 	dir := t.TempDir()
 	src, dst := filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
 	createSQLiteSource(t, src, testutil.Seed(t), 1000)
 	g := newGodwit(t)
 	addr := freeAddr(t)
-	startServe(t, g, addr)
+	hooked := filepath.Join(dir, "hooked")
+	startServe(t, g, addr, "--hook", "mark=touch "+hooked)
 	server := "http://" + addr
 	res := g.run("start", "cli1", "--source", "sqlite://"+src, "--target", "sqlite://"+dst, "--server", server)
 	if res.code != 0 || !strings.Contains(res.stdout, "created") {
@@ -282,8 +343,19 @@ func TestServeCLI(t *testing.T) {
 	if res = g.run("verify", "cli1", "--server", server, "--restart"); res.code != 2 {
 		t.Fatalf("verify --server --restart: %v", res)
 	}
-	if res = g.run("complete", "cli1", "--server", server); res.code != 0 || !strings.Contains(res.stdout, "completed") {
+	// Over the API a hook is a name serve was given, never a command.
+	stray := filepath.Join(dir, "stray")
+	if res = g.run("complete", "cli1", "--server", server, "--hook", "touch "+stray); res.code != 1 || !oneLine(res.stderr) || !strings.Contains(res.stderr, `no hook named "touch`) {
+		t.Fatalf("complete --server with a command for --hook: %v", res)
+	}
+	if _, err := os.Stat(stray); err == nil {
+		t.Fatalf("a hook command sent over the API ran")
+	}
+	if res = g.run("complete", "cli1", "--server", server, "--hook", "mark"); res.code != 0 || !strings.Contains(res.stdout, "completed") {
 		t.Fatalf("complete --server: %v", res)
+	}
+	if _, err := os.Stat(hooked); err != nil {
+		t.Fatalf("serve's hook mark did not run: %v", err)
 	}
 	if res = g.run("delete", "cli1", "--server", server); res.code != 0 || !strings.Contains(res.stdout, "removed") {
 		t.Fatalf("delete --server: %v", res)
