@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # MariaDB -> PostgreSQL one-time copy, godwit vs pgloader, side by side in one run on the same data: sysbench
 # $TABLES tables x $ROWS rows (default 8 x 500000) in database sbtest on the MariaDB source 127.0.0.1:53306
-# (../shared/bench/my-up.sh), copied to the PostgreSQL target 127.0.0.1:55433 (../shared/bench/pg-up.sh; its source
+# (bench/anchors/my-up.sh), copied to the PostgreSQL target 127.0.0.1:55433 (bench/anchors/pg-up.sh; its source
 # cluster 55432 is not used). Each tool gets a fresh target database (dropped and created; dropped again once
 # checked, so that autovacuum on it does not slow the next tool) and is timed end to end, process start to exit,
 # under /usr/bin/time -v for its peak RSS. Prints each figure and the ratio godwit/pgloader; appends them, with a
@@ -33,7 +33,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-ANCHORS=${ANCHORS:-$ROOT/../shared/bench}
+ANCHORS=${ANCHORS:-$ROOT/bench/anchors}
 ROWS=${ROWS:-500000}; TABLES=8; DB=sbtest
 ORDER=${ORDER:-pgloader godwit}
 WAIT_LIMIT=${WAIT_LIMIT:-3600}   # seconds before giving up on a tool

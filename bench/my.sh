@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # godwit vs the anchors, side by side in one run, on MariaDB with sysbench data ($TABLES tables x $ROWS rows,
-# default 8 x 500000, database sbtest; source 127.0.0.1:53306, target 127.0.0.1:53307, from ../shared/bench/my-up.sh):
+# default 8 x 500000, database sbtest; source 127.0.0.1:53306, target 127.0.0.1:53307, from bench/anchors/my-up.sh):
 #   copy:  `godwit start --once` vs mydumper/myloader -t 2 (and mysqldump with METHODS="dump_pipe mydumper_loader")
 #   CDC:   catch-up of a sysbench oltp_write_only burst of $EVENTS events (x4 row changes) vs native GTID replication
 #   RSS:   peak resident memory of godwit in both runs (/usr/bin/time -v)
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-ANCHORS=${ANCHORS:-$ROOT/../shared/bench}
+ANCHORS=${ANCHORS:-$ROOT/bench/anchors}
 ROWS=${ROWS:-500000}; TABLES=8; EVENTS=${EVENTS:-10000}; DB=sbtest
 BURST_TABLE_SIZE=500000          # as in my-cdc-anchor.sh, so both bursts are the same workload
 WAIT_LIMIT=${WAIT_LIMIT:-3600}   # seconds before giving up waiting on godwit or an anchor

@@ -6,7 +6,7 @@
 # pgbench stops at the fence (its writes are refused), so each round starts it again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd); ANCHORS=${ANCHORS:-$ROOT/../shared/bench}
+ROOT=$(pwd); ANCHORS=${ANCHORS:-$ROOT/bench/anchors}
 N=${N:-10}; SCALE=${SCALE:-10}; RATE=${RATE:-500}; DB=freezebench
 export PGHOST=127.0.0.1 PGUSER=postgres
 SRC=55432; DST=55433; OUT=$ROOT/bench/out; mkdir -p "$OUT"

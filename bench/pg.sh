@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # godwit vs the anchors, side by side in one run, on pgbench scale $SCALE (default 50):
-#   copy:  `godwit start --once` vs pgcopydb clone (and the other anchors in ../shared/bench)
+#   copy:  `godwit start --once` vs pgcopydb clone (and the other anchors in bench/anchors)
 #   CDC:   catch-up of a burst of $TX pgbench transactions (x4 row changes) vs native logical replication
 #   RSS:   peak resident memory of godwit in both runs
 # Prints each figure and the ratios; appends them to bench/out/pg-results.txt.
@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-ANCHORS=${ANCHORS:-$ROOT/../shared/bench}
+ANCHORS=${ANCHORS:-$ROOT/bench/anchors}
 SCALE=${SCALE:-50}; TX=${TX:-40000}; DB=bench
 export PGHOST=127.0.0.1 PGUSER=postgres
 SRC=55432; DST=55433

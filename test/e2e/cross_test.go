@@ -11,7 +11,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/big"
 	"math/rand/v2"
 	"os"
@@ -210,40 +209,13 @@ func (s *crossSide) open(t *testing.T) *sql.DB {
 	return db
 }
 
-// chinookDir finds ../shared/datasets/chinook beside the repository.
-func chinookDir(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := testutil.ModuleRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(root, "..", "shared", "datasets", "chinook")
-	for _, f := range []string{"postgresql/Chinook_PostgreSql.sql", "mysql/Chinook_MySql.sql", "sqlite/Chinook_Sqlite.sqlite"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			msg := fmt.Sprintf("the Chinook sample database is not available (%v): the tests between engines need %s beside the repository", err, dir)
-			if os.Getenv("GODWIT_REQUIRE_DB") == "1" {
-				t.Fatalf("GODWIT_REQUIRE_DB=1: %s", msg)
-			}
-			t.Skip(msg)
-		}
-	}
-	return dir
-}
-
 // newCrossSource creates and loads the source database of an engine.
-func newCrossSource(t *testing.T, engine, chinook string) *crossSide {
+func newCrossSource(t *testing.T, engine string) *crossSide {
 	t.Helper()
 	switch engine {
 	case "postgres":
 		url := testutil.NewPGDatabase(t, "source")
-		b, err := os.ReadFile(filepath.Join(chinook, "postgresql", "Chinook_PostgreSql.sql"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := testutil.Dataset(t, "chinook/postgresql/Chinook_PostgreSql.sql")
 		var keep []string
 		for _, line := range strings.Split(string(b), "\n") {
 			l := strings.TrimSpace(line)
@@ -259,10 +231,7 @@ func newCrossSource(t *testing.T, engine, chinook string) *crossSide {
 	case "mysql":
 		base := myURL(t, "GODWIT_TEST_MY_SOURCE")
 		name := newMyDB(t, "xsrc", base)
-		b, err := os.ReadFile(filepath.Join(chinook, "mysql", "Chinook_MySql.sql"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := testutil.Dataset(t, "chinook/mysql/Chinook_MySql.sql")
 		var keep []string
 		for _, line := range strings.Split(string(b), "\n") {
 			l := strings.TrimSpace(line)
@@ -276,20 +245,8 @@ func newCrossSource(t *testing.T, engine, chinook string) *crossSide {
 		mustExec(t, s.db, strings.Join(keep, "\n"))
 		return s
 	default:
-		src, err := os.Open(filepath.Join(chinook, "sqlite", "Chinook_Sqlite.sqlite"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer src.Close()
 		path := filepath.Join(t.TempDir(), "chinook-source.db")
-		dst, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(dst, src); err != nil {
-			t.Fatal(err)
-		}
-		if err := dst.Close(); err != nil {
+		if err := os.WriteFile(path, testutil.Dataset(t, "chinook/sqlite/Chinook_Sqlite.sqlite"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		s := &crossSide{engine: engine, url: "sqlite://" + path, schema: "main", pascal: true, path: path}
@@ -698,10 +655,9 @@ func waitLiveCaughtUp(t *testing.T, g *godwit, name string, r *runner, src *cros
 
 func runCross(t *testing.T, p crossPair) {
 	began := time.Now()
-	chinook := chinookDir(t)
 	seed := testutil.Seed(t)
 	t.Logf("seed %d", seed)
-	src := newCrossSource(t, p.src, chinook)
+	src := newCrossSource(t, p.src)
 	if n, per := countChinook(t, src); n != chinookRows {
 		t.Fatalf("the %s source holds %d Chinook rows, want %d: %v", p.src, n, chinookRows, per)
 	}

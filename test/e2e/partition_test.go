@@ -330,7 +330,7 @@ func TestPartitionLiveKillResume(t *testing.T) {
 // loadPagilaDB loads the Pagila sample database (schema and data) into url.
 func loadPagilaDB(t *testing.T, url string) {
 	t.Helper()
-	loadPagilaSample(t, sampleDir(t, "pagila", "pagila-schema.sql", "pagila-data.sql"), url)
+	loadPagilaSample(t, url)
 }
 
 // TestPartitionPagilaPayment migrates Pagila's payment (range-partitioned by

@@ -31,30 +31,6 @@ import (
 	"github.com/godwit-db/godwit/internal/testutil"
 )
 
-// sampleDir finds ../shared/datasets/NAME beside the repository, with files.
-func sampleDir(t *testing.T, name string, files ...string) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := testutil.ModuleRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(root, "..", "shared", "datasets", name)
-	for _, f := range files {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			msg := fmt.Sprintf("the %s sample database is not available (%v)", name, err)
-			if os.Getenv("GODWIT_REQUIRE_DB") == "1" {
-				t.Fatalf("GODWIT_REQUIRE_DB=1: %s", msg)
-			}
-			t.Skip(msg)
-		}
-	}
-	return dir
-}
-
 // runMySQLScript runs a script written for the mysql command-line client
 // (DELIMITER lines, one statement ending with the delimiter at the end of a
 // line) on one connection.
@@ -92,7 +68,7 @@ var (
 )
 
 // loadSakila loads Sakila, with its spatial column, into database name.
-func loadSakila(t *testing.T, dir, base, name string) {
+func loadSakila(t *testing.T, base, name string) {
 	t.Helper()
 	db := openMy(t, base, name)
 	conn, err := db.Conn(context.Background())
@@ -101,10 +77,7 @@ func loadSakila(t *testing.T, dir, base, name string) {
 	}
 	defer conn.Close()
 	for _, f := range []string{"sakila-mv-schema.sql", "sakila-mv-data.sql"} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := testutil.Dataset(t, "sakila-mysql/"+f)
 		var keep []string
 		for _, line := range strings.Split(string(b), "\n") {
 			if l := strings.TrimSpace(line); strings.HasPrefix(l, "DROP SCHEMA") || strings.HasPrefix(l, "CREATE SCHEMA") {
@@ -119,19 +92,12 @@ func loadSakila(t *testing.T, dir, base, name string) {
 
 // loadPagilaSample loads Pagila into the PostgreSQL database at url: the schema as
 // one simple query, the data's COPY blocks through the COPY protocol.
-func loadPagilaSample(t *testing.T, dir, url string) {
+func loadPagilaSample(t *testing.T, url string) {
 	t.Helper()
 	ctx := context.Background()
 	conn := connect(t, url)
-	b, err := os.ReadFile(filepath.Join(dir, "pagila-schema.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec1(t, conn, string(b))
-	b, err = os.ReadFile(filepath.Join(dir, "pagila-data.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	exec1(t, conn, string(testutil.Dataset(t, "pagila/pagila-schema.sql")))
+	b := testutil.Dataset(t, "pagila/pagila-data.sql")
 	var plain, data []string
 	copyStmt := ""
 	for _, line := range strings.Split(string(b), "\n") {
@@ -932,12 +898,11 @@ const sakilaRows = 47273
 // included on the source, from MariaDB into PostgreSQL with a spec file that
 // leaves the spatial column out and renames a table and a column.
 func TestSampleSakilaMariaDBToPostgreSQL(t *testing.T) {
-	dir := sampleDir(t, "sakila-mysql", "sakila-mv-schema.sql", "sakila-mv-data.sql")
 	seed := testutil.Seed(t)
 	base := myURL(t, "GODWIT_TEST_MY_SOURCE")
 	began := time.Now()
 	dbname := newMyDB(t, "sakila", base)
-	loadSakila(t, dir, base, dbname)
+	loadSakila(t, base, dbname)
 	src := &crossSide{engine: "mysql", url: myDBURL(t, base, dbname), schema: dbname, myBase: base, myDB: dbname}
 	src.db = src.open(t)
 	dst := &crossSide{engine: "postgres", url: testutil.NewPGDatabase(t, "target"), schema: dbname} // the database becomes a schema
@@ -1311,11 +1276,10 @@ const pagilaRows = 49636
 // included) and its fulltext as text (the tsvector's output against the
 // stored text).
 func TestSamplePagilaPostgreSQLToMariaDB(t *testing.T) {
-	dir := sampleDir(t, "pagila", "pagila-schema.sql", "pagila-data.sql")
 	seed := testutil.Seed(t)
 	began := time.Now()
 	src := &crossSide{engine: "postgres", url: testutil.NewPGDatabase(t, "source"), schema: "public"}
-	loadPagilaSample(t, dir, src.url)
+	loadPagilaSample(t, src.url)
 	src.db = src.open(t)
 	base := myURL(t, "GODWIT_TEST_MY_TARGET")
 	dbname := newMyDB(t, "pagila", base)
