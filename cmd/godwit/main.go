@@ -156,6 +156,7 @@ func defaultEngines() workflow.Engines {
 		TargetExists:  engines.TargetExists,
 		Dialect:       engines.Dialect,
 		DefaultSchema: engines.DefaultSchema,
+		TryCreate:     engines.TryCreate,
 	}
 }
 

@@ -4,6 +4,7 @@ package engines
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/godwit-db/godwit/internal/engine/mysql"
 	"github.com/godwit-db/godwit/internal/engine/postgres"
 	"github.com/godwit-db/godwit/internal/engine/sqlite"
+	"github.com/godwit-db/godwit/internal/schema"
 )
 
 // Redact hides the password in any supported URL.
@@ -135,4 +137,30 @@ func OpenTarget(ctx context.Context, url string, jobs int) (engine.Target, error
 		return mysql.OpenTarget(ctx, url, jobs)
 	}
 	return postgres.OpenTarget(ctx, url, jobs)
+}
+
+// tryCreator is a target that can try its tables' definitions (each
+// engine's TryCreate) without keeping anything.
+type tryCreator interface {
+	TryCreate(ctx context.Context, tables []*schema.Table) error
+}
+
+// TryCreate builds the tables on the target the URL names, keeping nothing
+// (a SQLite file that is not there yet: in memory). An error is a definition
+// the target refuses; note says, instead, why they could not be tried.
+func TryCreate(ctx context.Context, url string, tables []*schema.Table) (note string, err error) {
+	if scheme(url) == "sqlite" && !TargetExists(url) {
+		return "", sqlite.TryCreateInMemory(ctx, tables)
+	}
+	t, err := OpenTarget(ctx, url, 1)
+	if err != nil {
+		return "", err
+	}
+	defer t.Close()
+	err = t.(tryCreator).TryCreate(ctx, tables)
+	var ns *mysql.NoScratchError
+	if errors.As(err, &ns) {
+		return ns.Error() + ": let the target user create and drop databases named _godwit_try_% for check and start to try them first", nil
+	}
+	return "", err
 }

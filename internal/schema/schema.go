@@ -39,8 +39,12 @@ type Constraint struct {
 	Name string `json:"name"`
 	Kind string `json:"kind"` // "p" primary, "u" unique, "c" check, "f" foreign, "x" exclusion
 	Def  string `json:"def"`
-	// RefTable is the qualified referenced table of a foreign key.
-	RefTable string `json:"ref_table,omitempty"`
+	// RefTable is the qualified referenced table of a foreign key, as a name
+	// to show and to look tables up by; RefSchema and RefName are its parts
+	// (names may hold dots, so RefTable is never split: see Ref).
+	RefTable  string `json:"ref_table,omitempty"`
+	RefSchema string `json:"ref_schema,omitempty"`
+	RefName   string `json:"ref_name,omitempty"`
 	// Columns are the constrained columns (primary, unique, foreign keys), for
 	// rebuilding the constraint on another engine; empty when not plain columns.
 	Columns []string `json:"columns,omitempty"`
@@ -49,6 +53,22 @@ type Constraint struct {
 	RefColumns []string `json:"ref_columns,omitempty"`
 	OnDelete   string   `json:"on_delete,omitempty"`
 	OnUpdate   string   `json:"on_update,omitempty"`
+}
+
+// SetRef sets the table a foreign key references.
+func (c *Constraint) SetRef(schemaName, name string) {
+	c.RefSchema, c.RefName, c.RefTable = schemaName, name, schemaName+"."+name
+}
+
+// Ref returns the schema and name of the table a foreign key references.
+// Specs recorded before RefSchema existed have only RefTable: split at its
+// first dot, as they were.
+func (c *Constraint) Ref() (schemaName, name string) {
+	if c.RefName != "" {
+		return c.RefSchema, c.RefName
+	}
+	schemaName, name, _ = strings.Cut(c.RefTable, ".")
+	return schemaName, name
 }
 
 // Index is a secondary index that does not back a constraint.

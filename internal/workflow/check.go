@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/godwit-db/godwit/internal/engine"
+	"github.com/godwit-db/godwit/internal/engine/bridge"
 	"github.com/godwit-db/godwit/internal/schema"
 )
 
@@ -54,26 +55,42 @@ type CheckColumn struct {
 // runs every check `start` runs, collecting what blocks instead of stopping at
 // the first. The error is for a malformed request only.
 func Check(ctx context.Context, eng Engines, spec Spec) (*CheckReport, error) {
+	rep, _, err := assess(ctx, eng, spec, "godwit-check")
+	return rep, err
+}
+
+// assessed is what an assessment read of the source: its tables, and their
+// target tables for a bridged migration.
+type assessed struct {
+	tables []*schema.Table
+	mapped *bridge.Mapped
+}
+
+// assess is Check for migration name: `check` and `start` run this one
+// function, so that what check passes start does not refuse, and what check
+// blocks on start refuses before it creates anything.
+func assess(ctx context.Context, eng Engines, spec Spec, name string) (*CheckReport, *assessed, error) {
 	rep := &CheckReport{Tables: []CheckTable{}, Blocking: []string{}, Warnings: []string{}}
+	got := &assessed{}
 	block := func(err error) { rep.Blocking = append(rep.Blocking, oneLine(err.Error())) }
 	f := schema.Filter{Include: spec.Include, Exclude: spec.Exclude}
 	if err := f.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, e := range []error{eng.Check("source", spec.Source), eng.Check("target", spec.Target), eng.Pair(spec.Source, spec.Target)} {
 		if e != nil {
 			block(e)
-			return rep, nil
+			return rep, got, nil
 		}
 	}
 	if eng.SameDatabase(spec.Source, spec.Target) {
 		block(fmt.Errorf("source and target are the same database (%s): the target must be another database", eng.Redact(spec.Target)))
-		return rep, nil
+		return rep, got, nil
 	}
-	src, err := eng.OpenSource(ctx, spec.Source, "godwit-check", 1)
+	src, err := eng.OpenSource(ctx, spec.Source, name, 1)
 	if err != nil {
 		block(err)
-		return rep, nil
+		return rep, got, nil
 	}
 	defer src.Close()
 	if info, err := src.Describe(ctx); err != nil {
@@ -84,15 +101,17 @@ func Check(ctx context.Context, eng Engines, spec Spec) (*CheckReport, error) {
 	tables, err := src.Tables(ctx, f)
 	if err != nil {
 		block(err)
-		return rep, nil
+		return rep, got, nil
 	}
 	if len(tables) == 0 {
 		block(fmt.Errorf("no tables matched the selection in the source database: check the patterns (they match schema.table, e.g. 'public.*')"))
 	}
+	got.tables = tables
 	mapped, err := mapTables(eng, spec, tables)
 	if err != nil {
 		block(err)
 	}
+	got.mapped = mapped
 	if mapped != nil {
 		rep.Warnings = append(rep.Warnings, mapped.Notes...)
 	}
@@ -132,20 +151,22 @@ func Check(ctx context.Context, eng Engines, spec Spec) (*CheckReport, error) {
 		}
 		rep.Warnings = append(rep.Warnings, captureWarnings(src, keyed)...)
 	}
+	probe := tables // the tables as the target would create them
+	if mapped != nil {
+		probe = mapped.Targets
+	}
+	reached := true
 	if eng.TargetExists != nil && !eng.TargetExists(spec.Target) {
 		rep.Warnings = append(rep.Warnings, "the target "+eng.Redact(spec.Target)+" does not exist yet: start creates it")
 	} else if tgt, err := eng.OpenTarget(ctx, spec.Target, 1); err != nil {
 		block(err)
+		reached = false
 	} else {
 		defer tgt.Close()
 		if info, err := tgt.Describe(ctx); err != nil {
 			block(err)
 		} else {
 			rep.Target = &info
-		}
-		probe := tables
-		if mapped != nil {
-			probe = mapped.Targets
 		}
 		full, err := tgt.NonEmpty(ctx, probe)
 		switch {
@@ -157,8 +178,17 @@ func Check(ctx context.Context, eng Engines, spec Spec) (*CheckReport, error) {
 			block(fmt.Errorf("target tables %s already exist and hold rows: drop them, or pass --truncate-target to empty them first", strings.Join(full, ", ")))
 		}
 	}
+	// A dry run of what start creates on the target, kept by nothing: every
+	// definition the target would refuse is found here, not half-way.
+	if reached && eng.TryCreate != nil && len(probe) > 0 && (mapped != nil || !bridged(eng, spec)) {
+		if note, err := eng.TryCreate(ctx, spec.Target, probe); err != nil {
+			block(fmt.Errorf("%w (found by trying the tables on the target; nothing was kept)", err))
+		} else if note != "" {
+			rep.Warnings = append(rep.Warnings, note)
+		}
+	}
 	rep.Ready = len(rep.Blocking) == 0
-	return rep, nil
+	return rep, got, nil
 }
 
 // triggerWarnings name the tables with triggers, in one warning: godwit

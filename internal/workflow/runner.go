@@ -33,6 +33,9 @@ type Engines struct {
 	// DefaultSchema is where a target URL puts tables that bring no schema of
 	// their own ("" when it names none).
 	DefaultSchema func(url string) string
+	// TryCreate builds target tables and takes them back: an error is a
+	// definition the target refuses; note, why they were not tried.
+	TryCreate func(ctx context.Context, url string, tables []*schema.Table) (note string, err error)
 }
 
 // Runner runs migrations kept in a store.
@@ -74,67 +77,18 @@ func (r *Runner) Create(ctx context.Context, name string, spec Spec) error {
 			return fmt.Errorf("migration %q already exists under the name %q (they would share source objects): pick another name", name, m.Name)
 		}
 	}
-	if err := r.Engines.Check("source", spec.Source); err != nil {
-		return err
-	}
-	if err := r.Engines.Check("target", spec.Target); err != nil {
-		return err
-	}
-	if err := r.Engines.Pair(spec.Source, spec.Target); err != nil {
-		return err
-	}
-	if r.Engines.SameDatabase(spec.Source, spec.Target) {
-		return fmt.Errorf("source and target are the same database (%s): the target must be another database", r.Engines.Redact(spec.Target))
-	}
-	f := schema.Filter{Include: spec.Include, Exclude: spec.Exclude}
-	if err := f.Validate(); err != nil {
-		return err
-	}
-	src, err := r.Engines.OpenSource(ctx, spec.Source, name, 1)
+	// The same assessment as `godwit check`: what it blocks on is refused
+	// here, before anything is created on either database.
+	rep, got, err := assess(ctx, r.Engines, spec, name)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	tgt, err := r.Engines.OpenTarget(ctx, spec.Target, 1)
-	if err != nil {
-		return err
+	if !rep.Ready {
+		return refusal(rep)
 	}
-	tgt.Close()
-	tables, err := src.Tables(ctx, f)
-	if err != nil {
-		return err
-	}
-	if len(tables) == 0 {
-		what := "any user table"
-		if len(spec.Include) > 0 {
-			what = "--include " + strings.Join(spec.Include, " ")
-		}
-		return fmt.Errorf("no tables matched %s in the source database: check the patterns (they match schema.table, e.g. 'public.*')", what)
-	}
-	if !spec.Once && !spec.AllowNoKey {
-		var keyless []string
-		for _, t := range tables {
-			if !t.HasKey() {
-				keyless = append(keyless, t.QualifiedName())
-			}
-		}
-		if len(keyless) > 0 {
-			return fmt.Errorf("table %s has no primary key or non-null unique key, so its changes cannot be replayed: add a key, --exclude it, or pass --allow-no-key to copy it once without its changes",
-				strings.Join(keyless, ", "))
-		}
-	}
-	if !spec.Once {
-		if err := src.CheckCapture(ctx, tables); err != nil {
-			return err
-		}
-	}
-	mapped, err := mapTables(r.Engines, spec, tables)
-	if err != nil {
-		return err
-	}
-	spec.Tables = tables
-	if mapped != nil {
-		spec.TargetTables = mapped.Targets
+	spec.Tables = got.tables
+	if got.mapped != nil {
+		spec.TargetTables = got.mapped.Targets
 	}
 	b, err := json.Marshal(spec)
 	if err != nil {
@@ -146,20 +100,20 @@ func (r *Runner) Create(ctx context.Context, name string, spec Spec) error {
 		}
 		return err
 	}
-	r.event(ctx, name, "info", fmt.Sprintf("created: %d tables from %s to %s", len(tables), r.Engines.Redact(spec.Source), r.Engines.Redact(spec.Target)))
-	if mapped != nil {
-		for _, n := range mapped.Notes {
-			r.event(ctx, name, "warn", n)
-		}
-	}
-	warnings := triggerWarnings(tables)
-	if !spec.Once {
-		warnings = append(warnings, captureWarnings(src, tables)...)
-	}
-	for _, w := range warnings {
+	r.event(ctx, name, "info", fmt.Sprintf("created: %d tables from %s to %s", len(got.tables), r.Engines.Redact(spec.Source), r.Engines.Redact(spec.Target)))
+	for _, w := range rep.Warnings {
 		r.event(ctx, name, "warn", w)
 	}
 	return nil
+}
+
+// refusal is the error of an assessment that blocks: its first problem, and
+// how many more `godwit check` shows.
+func refusal(rep *CheckReport) error {
+	if n := len(rep.Blocking) - 1; n > 0 {
+		return fmt.Errorf("%s (and %d more: 'godwit check' with the same options lists them all)", rep.Blocking[0], n)
+	}
+	return errors.New(rep.Blocking[0])
 }
 
 func (r *Runner) event(ctx context.Context, name, level, msg string) {

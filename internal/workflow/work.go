@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -186,6 +187,17 @@ func (w *run) pinSnapshot(ctx context.Context, src engine.Source, cp *engine.Che
 // begin starts change capture (before anything is copied), plans the chunks and
 // creates the target tables with the plan, atomically on the target.
 func (w *run) begin(ctx context.Context, src engine.Source, tgt engine.Target) (*engine.Checkpoint, error) {
+	// `start` checked the target; rows may have arrived there since (serve
+	// runs a migration after it was created). Look again before capture.
+	if !w.spec.TruncateTarget {
+		full, err := tgt.NonEmpty(ctx, w.tables)
+		if err != nil {
+			return nil, err
+		}
+		if len(full) > 0 {
+			return nil, fmt.Errorf("target tables %s already exist and hold rows (they were empty when the migration was created): empty or drop them, then 'godwit resume %s'", strings.Join(full, ", "), w.name)
+		}
+	}
 	var start position.Position
 	if !w.spec.Once {
 		if err := src.CheckCapture(ctx, w.keyed()); err != nil {
@@ -206,6 +218,15 @@ func (w *run) begin(ctx context.Context, src engine.Source, tgt engine.Target) (
 		chunks = append(chunks, cs...)
 	}
 	if err := tgt.CreateTables(ctx, w.name, w.tables, chunks, start, w.spec.TruncateTarget); err != nil {
+		// Nothing was copied: leave the source as it was, not holding a
+		// slot or triggers for a migration that has no tables.
+		if !w.spec.Once {
+			if _, derr := src.DropCapture(context.WithoutCancel(ctx), w.keyed()); derr != nil {
+				w.r.event(ctx, w.name, "warn", "could not remove the change capture after the tables failed: "+oneLine(derr.Error())+" ('godwit cancel' removes it)")
+			} else {
+				w.r.event(ctx, w.name, "info", "change capture removed from the source: the target tables could not be created")
+			}
+		}
 		return nil, err
 	}
 	w.r.event(ctx, w.name, "info", fmt.Sprintf("created %d tables on the target; copying %d chunks", len(w.tables), len(chunks)))

@@ -465,3 +465,27 @@ func TestIntKey(t *testing.T) {
 		}
 	}
 }
+
+// Names may hold dots: a table and the table its foreign key references keep
+// their schema and name apart, whatever characters they hold.
+func TestMapDottedNames(t *testing.T) {
+	parent := &schema.Table{Schema: "a.b", Name: "p.q", Key: []string{"id"}, Columns: []schema.Column{{Name: "id", Type: "int", NotNull: true}}}
+	child := &schema.Table{Schema: "a.b", Name: "c", Key: []string{"id"}, Columns: []schema.Column{{Name: "id", Type: "int", NotNull: true}, {Name: "p", Type: "int"}}}
+	fk := schema.Constraint{Name: "c_p_fkey", Kind: "f", Columns: []string{"p"}, RefColumns: []string{"id"}}
+	fk.SetRef("a.b", "p.q")
+	child.Constraints = []schema.Constraint{fk}
+	m, err := Map(fakeDialect{"postgres"}, fakeDialect{"mysql"}, []*schema.Table{parent, child}, Options{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := m.Targets[0]; p.Schema != "a.b" || p.Name != "p.q" {
+		t.Errorf("parent became schema %q table %q", p.Schema, p.Name)
+	}
+	c := m.Targets[1]
+	if c.Schema != "a.b" || c.Name != "c" || len(c.Constraints) != 2 || c.Constraints[1].Kind != "f" {
+		t.Fatalf("child became %q.%q with %+v", c.Schema, c.Name, c.Constraints)
+	}
+	if s, n := c.Constraints[1].Ref(); s != "a.b" || n != "p.q" {
+		t.Errorf("the foreign key references schema %q table %q", s, n)
+	}
+}

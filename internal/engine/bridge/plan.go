@@ -137,8 +137,8 @@ func Map(src, tgt engine.Dialect, tables []*schema.Table, opts Options, defaultS
 		return nil, err
 	}
 	out := &Mapped{Lossy: map[types.Loss][]string{}}
-	names := map[string]string{} // source qualified -> target qualified
-	taken := map[string]string{}
+	names := map[string]qname{} // source qualified -> target schema and name
+	taken := map[qname]string{}
 	schemaOf := func(t *schema.Table) string {
 		switch {
 		case opts.Tables[t.QualifiedName()].Schema != "":
@@ -153,14 +153,14 @@ func Map(src, tgt engine.Dialect, tables []*schema.Table, opts Options, defaultS
 		return Rename(opts.Names, t.Schema)
 	}
 	for _, t := range tables {
-		q := schemaOf(t) + "." + cmp.Or(opts.Tables[t.QualifiedName()].Name, Rename(opts.Names, t.Name))
+		q := qname{schemaOf(t), cmp.Or(opts.Tables[t.QualifiedName()].Name, Rename(opts.Names, t.Name))}
 		if prev, ok := taken[q]; ok {
 			return nil, fmt.Errorf("tables %s and %s would both become %s on the target: exclude one, or choose other names (--names, --target-schema)", prev, t.QualifiedName(), q)
 		}
 		taken[q], names[t.QualifiedName()] = t.QualifiedName(), q
 	}
 	indexNames := map[string]bool{} // target schema + index name: PostgreSQL index names are per schema
-	enumTypes := map[string]string{}
+	enumTypes := map[qname]string{}
 	for _, t := range tables {
 		tt, err := mapTable(src, tgt, t, opts, names, indexNames, enumTypes, out)
 		if err != nil {
@@ -185,6 +185,12 @@ func Map(src, tgt engine.Dialect, tables []*schema.Table, opts Options, defaultS
 	return out, nil
 }
 
+// qname is a table's (or type's) schema and name: names may hold dots, so
+// they are kept apart, never joined and split again.
+type qname struct{ schema, name string }
+
+func (q qname) String() string { return q.schema + "." + q.name }
+
 // columnError is a column that cannot be mapped, with the other way out: a
 // spec file that leaves the column out.
 func columnError(t *schema.Table, col string, err error) error {
@@ -204,13 +210,13 @@ func sortedLosses(m map[types.Loss][]string) []types.Loss {
 // mapTable maps one table. names maps every source table to its target's
 // qualified name; indexNames and enumTypes are the index and enum type names
 // taken so far (by target schema), with the column that took each enum type.
-func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[string]string, indexNames map[string]bool, enumTypes map[string]string, out *Mapped) (*schema.Table, error) {
-	targets := map[string]bool{}
+func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[string]qname, indexNames map[string]bool, enumTypes map[qname]string, out *Mapped) (*schema.Table, error) {
+	targets := map[qname]bool{}
 	for _, q := range names {
 		targets[q] = true
 	}
-	schemaName, name, _ := strings.Cut(names[t.QualifiedName()], ".")
-	tt := &schema.Table{Schema: schemaName, Name: name, Rows: t.Rows, Bytes: t.Bytes}
+	q := names[t.QualifiedName()]
+	tt := &schema.Table{Schema: q.schema, Name: q.name, Rows: t.Rows, Bytes: t.Bytes}
 	rn := func(s string) string { return Rename(opts.Names, s) }
 	colName := map[string]string{} // source column -> target column, for the kept ones
 	renameAll := func(cols []string) ([]string, bool) {
@@ -261,7 +267,7 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 			}
 			// A table has a row type of its name: a type name must be neither
 			// another enum's nor a table's.
-			typ := tt.Schema + "." + types.EnumTypeName(tt.Name, tc.Name)
+			typ := qname{tt.Schema, types.EnumTypeName(tt.Name, tc.Name)}
 			if by := enumTypes[typ]; by != "" {
 				return nil, fmt.Errorf("columns %s and %s would both get the PostgreSQL enum type %s: rename one in a spec file, or leave out --enum-types", by, where, typ)
 			}
@@ -367,8 +373,9 @@ func mapTable(src, tgt engine.Dialect, t *schema.Table, opts Options, names map[
 				out.Notes = append(out.Notes, where+" is on a column the spec excludes: not created on the target")
 				continue
 			}
-			tt.Constraints = append(tt.Constraints, schema.Constraint{Name: uniqueName(c.Name), Kind: "f", Columns: cols,
-				RefTable: ref, RefColumns: refCols, OnDelete: c.OnDelete, OnUpdate: c.OnUpdate})
+			fk := schema.Constraint{Name: uniqueName(c.Name), Kind: "f", Columns: cols, RefColumns: refCols, OnDelete: c.OnDelete, OnUpdate: c.OnUpdate}
+			fk.SetRef(ref.schema, ref.name)
+			tt.Constraints = append(tt.Constraints, fk)
 		default:
 			out.Notes = append(out.Notes, fmt.Sprintf("%s (%s) is %s's own SQL: not created on the target", where, c.Def, src.Engine()))
 		}

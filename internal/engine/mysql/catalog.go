@@ -259,7 +259,8 @@ ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION`)
 		}
 		fk := out[q][name]
 		if fk == nil {
-			fk = &schema.Constraint{RefTable: refSch + "." + refTbl, OnDelete: rule(onDelete), OnUpdate: rule(onUpdate)}
+			fk = &schema.Constraint{OnDelete: rule(onDelete), OnUpdate: rule(onUpdate)}
+			fk.SetRef(refSch, refTbl)
 			out[q][name] = fk
 		}
 		fk.Columns = append(fk.Columns, col)
@@ -288,7 +289,8 @@ func describeKeys(t *schema.Table, ixs map[string]*indexInfo, fks map[string]*sc
 	for i := range t.Constraints {
 		c := &t.Constraints[i]
 		if fk := fks[c.Name]; c.Kind == "f" && fk != nil {
-			c.Columns, c.RefColumns, c.RefTable, c.OnDelete, c.OnUpdate = fk.Columns, fk.RefColumns, fk.RefTable, fk.OnDelete, fk.OnUpdate
+			c.Columns, c.RefColumns, c.OnDelete, c.OnUpdate = fk.Columns, fk.RefColumns, fk.OnDelete, fk.OnUpdate
+			c.SetRef(fk.Ref())
 		}
 	}
 }
@@ -328,11 +330,13 @@ func splitCreate(t *schema.Table, create string) {
 			continue
 		}
 		if m := fkLine.FindStringSubmatch(trimmed); m != nil {
-			ref := t.Schema + "." + unquote(m[2])
+			c := schema.Constraint{Name: unquote(m[1]), Kind: "f", Def: trimmed}
 			if m[3] != "" {
-				ref = unquote(m[2]) + "." + unquote(m[3])
+				c.SetRef(unquote(m[2]), unquote(m[3]))
+			} else {
+				c.SetRef(t.Schema, unquote(m[2]))
 			}
-			t.Constraints = append(t.Constraints, schema.Constraint{Name: unquote(m[1]), Kind: "f", Def: trimmed, RefTable: ref})
+			t.Constraints = append(t.Constraints, c)
 			continue
 		}
 		if m := checkLine.FindStringSubmatch(trimmed); m != nil && !jsonValid.MatchString(m[2]) {

@@ -987,7 +987,13 @@ const maxRowBytes = 65535
 // lead it) in the shape SHOW CREATE TABLE gives, and the definitions of the
 // indexes and foreign keys the Target adds after the copy. Unique constraints
 // become unique indexes, as MySQL keeps them.
+// Names is what MySQL and MariaDB take as identifiers.
+var Names = schema.NameRules{Engine: "MySQL", MaxLen: 64, NoTrailingSpace: true, BMPOnly: true, FoldColumns: strings.ToLower}
+
 func (dialect) FinishTable(t *schema.Table) error {
+	if err := Names.CheckNames(t); err != nil {
+		return err
+	}
 	fitKeys(t)
 	indexed := t.IndexedColumns()
 	fitRow(t, indexed)
@@ -1039,7 +1045,7 @@ func (dialect) FinishTable(t *schema.Table) error {
 				return fmt.Errorf("foreign key %s has %d columns referencing %d", c.Name, len(c.Columns), len(c.RefColumns))
 			}
 			c.Name = indexName(c.Name)
-			sch, name, _ := strings.Cut(c.RefTable, ".")
+			sch, name := c.Ref()
 			c.Def = "CONSTRAINT " + QuoteIdent(c.Name) + " FOREIGN KEY (" + quoteList(c.Columns, ", ") + ") REFERENCES " +
 				QuoteIdent(sch) + "." + QuoteIdent(name) + " (" + quoteList(c.RefColumns, ", ") + ")"
 			if c.OnDelete != "" {

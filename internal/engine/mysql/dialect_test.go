@@ -552,7 +552,7 @@ func TestFinishTable(t *testing.T) {
 func TestFitKeys(t *testing.T) {
 	text, bytes := types.Type{Kind: types.Text}, types.Type{Kind: types.Bytes}
 	v768 := types.Type{Kind: types.Text, Length: 768}
-	tb := &schema.Table{Name: "k", Key: []string{"t", "n"},
+	tb := &schema.Table{Schema: "s", Name: "k", Key: []string{"t", "n"},
 		Columns: []schema.Column{
 			{Name: "t", Type: "varchar(768)", Neutral: &text},
 			{Name: "n", Type: "bigint"},
@@ -588,7 +588,7 @@ func TestFitKeys(t *testing.T) {
 }
 
 func TestFitRow(t *testing.T) {
-	tb := &schema.Table{Name: "wide", Key: []string{"k"}}
+	tb := &schema.Table{Schema: "s", Name: "wide", Key: []string{"k"}}
 	tb.Columns = append(tb.Columns, schema.Column{Name: "k", Type: "varchar(700)"})
 	for i := range 70 {
 		tb.Columns = append(tb.Columns, schema.Column{Name: "c" + itoa(i), Type: "varchar(255)"})

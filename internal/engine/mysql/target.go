@@ -3,11 +3,15 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -415,4 +419,109 @@ func (t *Target) DropMeta(ctx context.Context, migration string) error {
 		return err
 	}
 	return nil
+}
+
+// scratchPrefix names the scratch databases of TryCreate:
+// _godwit_try_<unix time, hex>_<n>.
+const scratchPrefix = "_godwit_try_"
+
+// NoScratchError is TryCreate's answer when the user may not create the
+// scratch databases it needs: the definitions were not tried.
+type NoScratchError struct{ Err error }
+
+func (e *NoScratchError) Error() string {
+	return "the target's table definitions were not tried: creating a scratch database failed (" + e.Err.Error() + ")"
+}
+
+// TryCreate creates the tables, their indexes and foreign keys in scratch
+// databases, one for each target database, and drops them: MySQL commits
+// every DDL statement, so nothing could be rolled back. A definition the
+// server refuses (a default, a key, a row too wide, a foreign key of another
+// type) is so found before anything is created. Tables that exist are left out.
+func (t *Target) TryCreate(ctx context.Context, tables []*schema.Table) error {
+	t.dropStaleScratch(ctx)
+	var fresh []*schema.Table
+	for _, tb := range tables {
+		exists, err := t.tableExists(ctx, tb)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			fresh = append(fresh, tb)
+		}
+	}
+	stamp := fmt.Sprintf("%x", time.Now().Unix())
+	scratch := map[string]string{} // target database -> its scratch database
+	defer func() {
+		for _, s := range scratch {
+			_, _ = t.db.ExecContext(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+QuoteIdent(s))
+		}
+	}()
+	for _, tb := range fresh {
+		if _, ok := scratch[tb.Schema]; ok {
+			continue
+		}
+		s := fmt.Sprintf("%s%s_%d", scratchPrefix, stamp, len(scratch))
+		if _, err := t.db.ExecContext(ctx, "CREATE DATABASE "+QuoteIdent(s)); err != nil {
+			return &NoScratchError{Err: errors.New(describe(err))}
+		}
+		scratch[tb.Schema] = s
+	}
+	// The same definitions in the scratch databases; references to the
+	// tables tried point at their scratch copies.
+	var pairs []string
+	for _, tb := range fresh {
+		pairs = append(pairs, "REFERENCES "+qualified(tb), "REFERENCES "+QuoteIdent(scratch[tb.Schema])+"."+QuoteIdent(tb.Name))
+	}
+	refs := strings.NewReplacer(pairs...)
+	clones := make([]*schema.Table, len(fresh))
+	migrated := map[string]bool{}
+	for i, tb := range fresh {
+		c := *tb
+		c.Schema = scratch[tb.Schema]
+		c.Constraints = slices.Clone(tb.Constraints)
+		for j := range c.Constraints {
+			c.Constraints[j].Def = refs.Replace(c.Constraints[j].Def)
+		}
+		clones[i] = &c
+		migrated[tb.QualifiedName()] = true
+	}
+	for i, c := range clones {
+		if _, err := t.db.ExecContext(ctx, createSQL(c)); err != nil {
+			return fmt.Errorf("creating table %s on the target: %s", fresh[i].QualifiedName(), describe(err))
+		}
+		if err := t.addIndexes(ctx, c, func(schema.Index) bool { return true }); err != nil {
+			return fmt.Errorf("table %s: %w", fresh[i].QualifiedName(), err)
+		}
+	}
+	for i, c := range clones {
+		if err := t.CreateForeignKeys(ctx, c, migrated); err != nil {
+			return fmt.Errorf("table %s: %w", fresh[i].QualifiedName(), err)
+		}
+	}
+	return nil
+}
+
+// dropStaleScratch drops scratch databases over an hour old: TryCreate runs
+// that were killed before they dropped their own.
+func (t *Target) dropStaleScratch(ctx context.Context) {
+	rows, err := t.db.QueryContext(ctx, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '\\_godwit\\_try\\_%'")
+	if err != nil {
+		return
+	}
+	var stale []string
+	for rows.Next() {
+		var n string
+		if rows.Scan(&n) != nil {
+			break
+		}
+		stamp, _, _ := strings.Cut(strings.TrimPrefix(n, scratchPrefix), "_")
+		if sec, err := strconv.ParseInt(stamp, 16, 64); err == nil && time.Since(time.Unix(sec, 0)) > time.Hour {
+			stale = append(stale, n)
+		}
+	}
+	rows.Close()
+	for _, n := range stale {
+		_, _ = t.db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+QuoteIdent(n))
+	}
 }

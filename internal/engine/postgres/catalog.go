@@ -90,7 +90,8 @@ ORDER BY a.attnum`
 // PostgreSQL makes of a partitioned table's (and, unless $2, the inherited ones).
 const constraintsSQL = `
 SELECT co.conname, co.contype::text, pg_get_constraintdef(co.oid),
-       CASE WHEN co.confrelid <> 0 THEN (SELECT rn.nspname || '.' || r.relname FROM pg_class r JOIN pg_namespace rn ON rn.oid = r.relnamespace WHERE r.oid = co.confrelid) ELSE '' END,
+       coalesce((SELECT rn.nspname FROM pg_class r JOIN pg_namespace rn ON rn.oid = r.relnamespace WHERE r.oid = co.confrelid), ''),
+       coalesce((SELECT r.relname FROM pg_class r WHERE r.oid = co.confrelid), ''),
        coalesce((SELECT array_agg(a.attname ORDER BY k.ord) FROM unnest(co.conkey) WITH ORDINALITY k(num, ord)
                  JOIN pg_attribute a ON a.attrelid = co.conrelid AND a.attnum = k.num), '{}'),
        coalesce((SELECT array_agg(a.attname ORDER BY k.ord) FROM unnest(co.confkey) WITH ORDINALITY k(num, ord)
@@ -338,8 +339,12 @@ func readConstraints(ctx context.Context, conn *pgx.Conn, oid uint32, inherited 
 	for rows.Next() {
 		var c schema.Constraint
 		var cols []string
-		if err := rows.Scan(&c.Name, &c.Kind, &c.Def, &c.RefTable, &cols, &c.RefColumns, &c.OnDelete, &c.OnUpdate); err != nil {
+		var refSchema, refName string
+		if err := rows.Scan(&c.Name, &c.Kind, &c.Def, &refSchema, &refName, &cols, &c.RefColumns, &c.OnDelete, &c.OnUpdate); err != nil {
 			return nil, nil, err
+		}
+		if refName != "" {
+			c.SetRef(refSchema, refName)
 		}
 		if c.Kind == "p" {
 			key = cols

@@ -318,7 +318,14 @@ func (dialect) DefaultSQL(nt types.Type, d types.Default) string {
 // (a sequence default where the type cannot be an identity), enum and set
 // columns get a check on their labels, and keys, foreign keys and indexes
 // get their definitions.
+// Names is what PostgreSQL takes as identifiers (longer ones it shortens
+// without a word: NAMEDATALEN is 64).
+var Names = schema.NameRules{Engine: "PostgreSQL", MaxLen: 63, LenInBytes: true}
+
 func (dialect) FinishTable(t *schema.Table) error {
+	if err := Names.CheckNames(t); err != nil {
+		return err
+	}
 	has := map[string]bool{}
 	for _, c := range t.Constraints {
 		has[c.Name] = true
@@ -412,10 +419,10 @@ func CreateEnumSQL(c *schema.Column) string {
 	return "CREATE TYPE " + c.Type + " AS ENUM (" + strings.Join(labels, ", ") + ")"
 }
 
-// foreignKeyDef renders a foreign key whose RefTable is "schema.table".
+// foreignKeyDef renders a foreign key.
 func foreignKeyDef(c *schema.Constraint) (string, error) {
-	refSchema, refTable, ok := strings.Cut(c.RefTable, ".")
-	if !ok {
+	refSchema, refTable := c.Ref()
+	if refSchema == "" || refTable == "" {
 		return "", fmt.Errorf("referenced table %q is not schema-qualified", c.RefTable)
 	}
 	def := "FOREIGN KEY (" + quoteList(c.Columns) + ") REFERENCES " + QuoteIdent(refSchema) + "." + QuoteIdent(refTable)

@@ -965,7 +965,7 @@ func TestJSONCanonMatchesJSONB(t *testing.T) {
 // The bridge's "enum" type becomes an enum type named table_column, created
 // (if missing) before the table.
 func TestDialectEnumType(t *testing.T) {
-	long := strings.Repeat("ä", 40) // 80 bytes: the name is cut to 63 bytes on a rune boundary
+	long := strings.Repeat("ä", 31) // 62 bytes, a column name PostgreSQL takes; films_ + it is cut to 63 bytes on a rune boundary
 	tb := &schema.Table{Schema: "shop", Name: "films", Columns: []schema.Column{
 		{Name: "rating", Type: "enum", Neutral: &types.Type{Kind: types.Enum, Labels: []string{"PG", "it's"}}},
 		{Name: long, Type: "enum", Neutral: &types.Type{Kind: types.Enum, Labels: []string{"x"}}},

@@ -240,21 +240,48 @@ func (t *Target) WriteChunk(ctx context.Context, migration string, tb *schema.Ta
 	return rows, nil
 }
 
-func (t *Target) hasConstraint(ctx context.Context, tb *schema.Table, name string) (bool, error) {
+// querier runs statements: the pool, or one transaction.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// builder runs the DDL that builds keys, indexes and constraints: each
+// statement in a transaction of its own with room to sort (tx nil), or every
+// one in tx, which TryCreate rolls back.
+type builder struct {
+	pool *pgxpool.Pool
+	tx   pgx.Tx
+}
+
+func (t *Target) build() builder { return builder{pool: t.pool} }
+
+func (b builder) q() querier {
+	if b.tx != nil {
+		return b.tx
+	}
+	return b.pool
+}
+
+func (b builder) hasConstraint(ctx context.Context, tb *schema.Table, name string) (bool, error) {
 	var ok bool
-	err := t.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)", QualName(tb), name).Scan(&ok)
+	err := b.q().QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)", QualName(tb), name).Scan(&ok)
 	return ok, err
 }
 
-func (t *Target) hasIndex(ctx context.Context, tb *schema.Table, name string) (bool, error) {
+func (b builder) hasIndex(ctx context.Context, tb *schema.Table, name string) (bool, error) {
 	var ok bool
-	err := t.pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", QuoteIdent(tb.Schema)+"."+QuoteIdent(name)).Scan(&ok)
+	err := b.q().QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", QuoteIdent(tb.Schema)+"."+QuoteIdent(name)).Scan(&ok)
 	return ok, err
 }
 
-// ddl runs an index or constraint build with room to sort in memory.
-func (t *Target) ddl(ctx context.Context, sql string) error {
-	return pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
+// ddl runs an index or constraint build.
+func (b builder) ddl(ctx context.Context, sql string) error {
+	if b.tx != nil {
+		_, err := b.tx.Exec(ctx, sql)
+		return err
+	}
+	return pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '512MB'"); err != nil {
 			return err
 		}
@@ -263,23 +290,23 @@ func (t *Target) ddl(ctx context.Context, sql string) error {
 	})
 }
 
-func (t *Target) addConstraint(ctx context.Context, tb *schema.Table, c schema.Constraint) error {
-	has, err := t.hasConstraint(ctx, tb, c.Name)
+func (b builder) addConstraint(ctx context.Context, tb *schema.Table, c schema.Constraint) error {
+	has, err := b.hasConstraint(ctx, tb, c.Name)
 	if err != nil || has {
 		return err
 	}
-	if err := t.ddl(ctx, "ALTER TABLE "+QualName(tb)+" ADD CONSTRAINT "+QuoteIdent(c.Name)+" "+c.Def); err != nil {
+	if err := b.ddl(ctx, "ALTER TABLE "+QualName(tb)+" ADD CONSTRAINT "+QuoteIdent(c.Name)+" "+c.Def); err != nil {
 		return fmt.Errorf("adding constraint %s to %s on the target: %w", c.Name, tb.QualifiedName(), err)
 	}
 	return nil
 }
 
-func (t *Target) addIndex(ctx context.Context, tb *schema.Table, ix schema.Index) error {
-	has, err := t.hasIndex(ctx, tb, ix.Name)
+func (b builder) addIndex(ctx context.Context, tb *schema.Table, ix schema.Index) error {
+	has, err := b.hasIndex(ctx, tb, ix.Name)
 	if err != nil || has {
 		return err
 	}
-	if err := t.ddl(ctx, ix.Def); err != nil {
+	if err := b.ddl(ctx, ix.Def); err != nil {
 		return fmt.Errorf("creating index %s on %s on the target: %w", ix.Name, tb.QualifiedName(), err)
 	}
 	return nil
@@ -290,13 +317,18 @@ func partTable(p *schema.Partition) *schema.Table {
 	return &schema.Table{Schema: p.Schema, Name: p.Name}
 }
 
-// CreateKeyIndex implements engine.Target. It also adds the checks the source
-// holds NOT VALID, which the table could not be created with. A partitioned
-// table's key builds its partitions' too.
+// CreateKeyIndex implements engine.Target.
 func (t *Target) CreateKeyIndex(ctx context.Context, tb *schema.Table) error {
+	return t.build().keyIndex(ctx, tb)
+}
+
+// keyIndex builds the key; it also adds the checks the source holds NOT
+// VALID, which the table could not be created with. A partitioned table's key
+// builds its partitions' too.
+func (b builder) keyIndex(ctx context.Context, tb *schema.Table) error {
 	for _, c := range tb.Constraints {
 		if c.Kind == "c" && strings.HasSuffix(c.Def, " NOT VALID") {
-			if err := t.addConstraint(ctx, tb, c); err != nil {
+			if err := b.addConstraint(ctx, tb, c); err != nil {
 				return err
 			}
 		}
@@ -304,7 +336,7 @@ func (t *Target) CreateKeyIndex(ctx context.Context, tb *schema.Table) error {
 	for _, p := range partitions(tb) {
 		for _, c := range p.Constraints {
 			if c.Kind == "c" && strings.HasSuffix(c.Def, " NOT VALID") {
-				if err := t.addConstraint(ctx, partTable(p), c); err != nil {
+				if err := b.addConstraint(ctx, partTable(p), c); err != nil {
 					return err
 				}
 			}
@@ -312,46 +344,51 @@ func (t *Target) CreateKeyIndex(ctx context.Context, tb *schema.Table) error {
 	}
 	for _, c := range tb.Constraints {
 		if c.Kind == "p" || (tb.KeyIndex != "" && c.Name == tb.KeyIndex && c.Kind == "u") {
-			return t.addConstraint(ctx, tb, c)
+			return b.addConstraint(ctx, tb, c)
 		}
 	}
 	for _, ix := range tb.Indexes {
 		if ix.Name == tb.KeyIndex {
-			return t.addIndex(ctx, tb, ix)
+			return b.addIndex(ctx, tb, ix)
 		}
 	}
 	return nil
 }
 
-// CreateSecondary implements engine.Target. Partitions' own indexes and
-// constraints come first: an index on a partitioned table then adopts a
-// partition's equal index instead of building another one beside it.
+// CreateSecondary implements engine.Target.
 func (t *Target) CreateSecondary(ctx context.Context, tb *schema.Table) error {
+	return t.build().secondary(ctx, tb)
+}
+
+// secondary builds the other indexes and constraints. Partitions' own come
+// first: an index on a partitioned table then adopts a partition's equal
+// index instead of building another one beside it.
+func (b builder) secondary(ctx context.Context, tb *schema.Table) error {
 	for _, p := range partitions(tb) {
 		pt := partTable(p)
 		for _, c := range p.Constraints {
 			if c.Kind == "p" || c.Kind == "u" || c.Kind == "x" {
-				if err := t.addConstraint(ctx, pt, c); err != nil {
+				if err := b.addConstraint(ctx, pt, c); err != nil {
 					return err
 				}
 			}
 		}
 		for _, ix := range p.Indexes {
-			if err := t.addIndex(ctx, pt, ix); err != nil {
+			if err := b.addIndex(ctx, pt, ix); err != nil {
 				return err
 			}
 		}
 	}
 	for _, c := range tb.Constraints {
 		if (c.Kind == "u" || c.Kind == "x") && c.Name != tb.KeyIndex {
-			if err := t.addConstraint(ctx, tb, c); err != nil {
+			if err := b.addConstraint(ctx, tb, c); err != nil {
 				return err
 			}
 		}
 	}
 	for _, ix := range tb.Indexes {
 		if ix.Name != tb.KeyIndex {
-			if err := t.addIndex(ctx, tb, ix); err != nil {
+			if err := b.addIndex(ctx, tb, ix); err != nil {
 				return err
 			}
 		}
@@ -359,17 +396,22 @@ func (t *Target) CreateSecondary(ctx context.Context, tb *schema.Table) error {
 	return nil
 }
 
-// CreateForeignKeys implements engine.Target: NOT VALID, so no scan checks
-// rows the source already checked; on a partitioned table validated, as
-// PostgreSQL (before 18) cannot add one NOT VALID there.
+// CreateForeignKeys implements engine.Target.
 func (t *Target) CreateForeignKeys(ctx context.Context, tb *schema.Table, migrated map[string]bool) error {
+	return t.build().foreignKeys(ctx, tb, migrated)
+}
+
+// foreignKeys adds the foreign keys NOT VALID, so no scan checks rows the
+// source already checked; on a partitioned table validated, as PostgreSQL
+// (before 18) cannot add one NOT VALID there.
+func (b builder) foreignKeys(ctx context.Context, tb *schema.Table, migrated map[string]bool) error {
 	add := func(rel *schema.Table, cons []schema.Constraint, partitioned bool) error {
 		for _, c := range cons {
 			if c.Kind == "f" && migrated[c.RefTable] {
 				if !partitioned && !strings.HasSuffix(c.Def, " NOT VALID") {
 					c.Def += " NOT VALID"
 				}
-				if err := t.addConstraint(ctx, rel, c); err != nil {
+				if err := b.addConstraint(ctx, rel, c); err != nil {
 					return err
 				}
 			}
@@ -381,6 +423,59 @@ func (t *Target) CreateForeignKeys(ctx context.Context, tb *schema.Table, migrat
 	}
 	for _, p := range partitions(tb) {
 		if err := add(partTable(p), p.Constraints, p.Key != ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TryCreate builds on the target everything a migration of tables creates —
+// schemas, enum types, sequences, tables, partitions, keys, indexes, foreign
+// keys — in one transaction it then rolls back, so that whatever the target
+// refuses (a missing extension, type or domain, a definition it cannot
+// take) is found before anything is created. Tables that exist are left out.
+func (t *Target) TryCreate(ctx context.Context, tables []*schema.Table) error {
+	tx, err := t.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	// Locks on existing objects are not waited for long: a dry run must not
+	// queue behind (and in front of) the target's own work.
+	if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '5s'"); err != nil {
+		return err
+	}
+	var fresh []*schema.Table
+	migrated := map[string]bool{}
+	for _, tb := range tables {
+		migrated[tb.QualifiedName()] = true
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", QualName(tb)).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			continue
+		}
+		if err := createTable(ctx, tx, tb, false); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "42704" { // undefined_object
+				return fmt.Errorf("%w: create it on the target first (as on the source: CREATE EXTENSION, CREATE TYPE or CREATE DOMAIN), or --exclude the table", err)
+			}
+			return err
+		}
+		fresh = append(fresh, tb)
+	}
+	b := builder{tx: tx}
+	for _, tb := range fresh {
+		if err := b.keyIndex(ctx, tb); err != nil {
+			return err
+		}
+		if err := b.secondary(ctx, tb); err != nil {
+			return err
+		}
+	}
+	for _, tb := range fresh {
+		if err := b.foreignKeys(ctx, tb, migrated); err != nil {
 			return err
 		}
 	}

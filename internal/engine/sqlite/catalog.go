@@ -232,7 +232,9 @@ func readForeignKeys(ctx context.Context, db *sql.DB, t *schema.Table) error {
 			return err
 		}
 		if id != last {
-			fks = append(fks, &schema.Constraint{Kind: "f", RefTable: schemaName + "." + ref, OnDelete: action(onDelete), OnUpdate: action(onUpdate)})
+			fk := &schema.Constraint{Kind: "f", OnDelete: action(onDelete), OnUpdate: action(onUpdate)}
+			fk.SetRef(schemaName, ref)
+			fks = append(fks, fk)
 			last = id
 		}
 		fk := fks[len(fks)-1]
@@ -245,7 +247,7 @@ func readForeignKeys(ctx context.Context, db *sql.DB, t *schema.Table) error {
 		return err
 	}
 	for _, fk := range fks {
-		ref := strings.TrimPrefix(fk.RefTable, schemaName+".")
+		_, ref := fk.Ref()
 		if implicit[fk] {
 			pk, err := primaryKey(ctx, db, ref)
 			if err != nil {

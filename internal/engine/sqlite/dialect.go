@@ -667,7 +667,13 @@ func fromCanon(nt types.Type, aff byte, s string) (any, error) {
 // as INTEGER PRIMARY KEY AUTOINCREMENT, so sqlite_sequence carries its
 // counter), unique constraints, foreign keys, and a CHECK for each enum
 // column. Indexes get their CREATE INDEX.
+// Names is what SQLite takes as identifiers.
+var Names = schema.NameRules{Engine: "SQLite", FoldColumns: schema.FoldASCII}
+
 func (dialect) FinishTable(t *schema.Table) error {
+	if err := Names.CheckNames(t); err != nil {
+		return err
+	}
 	pk, named := t.Key, false
 	for _, c := range t.Constraints {
 		if c.Kind == "p" {
@@ -712,7 +718,7 @@ func (dialect) FinishTable(t *schema.Table) error {
 		case "u":
 			c.Def = "UNIQUE (" + quoteList(c.Columns) + ")"
 		case "f":
-			ref := strings.TrimPrefix(strings.TrimPrefix(c.RefTable, t.Schema+"."), schemaName+".")
+			_, ref := c.Ref() // SQLite references a table of its own schema
 			c.Def = "FOREIGN KEY (" + quoteList(c.Columns) + ") REFERENCES " + QuoteIdent(ref) + " (" + quoteList(c.RefColumns) + ")"
 			if c.OnDelete != "" {
 				c.Def += " ON DELETE " + c.OnDelete

@@ -637,7 +637,7 @@ func TestBridgePath(t *testing.T) {
 	}
 	wantCons = []schema.Constraint{
 		{Name: "child_pkey", Kind: "p", Def: `PRIMARY KEY ("pid", "n")`, Columns: []string{"pid", "n"}},
-		{Name: "child_pid_fkey", Kind: "f", Def: `FOREIGN KEY ("pid") REFERENCES "parent" ("id") ON DELETE CASCADE`, RefTable: "main.parent",
+		{Name: "child_pid_fkey", Kind: "f", Def: `FOREIGN KEY ("pid") REFERENCES "parent" ("id") ON DELETE CASCADE`, RefTable: "main.parent", RefSchema: "main", RefName: "parent",
 			Columns: []string{"pid"}, RefColumns: []string{"id"}, OnDelete: "CASCADE"},
 	}
 	if !reflect.DeepEqual(child.Constraints, wantCons) {

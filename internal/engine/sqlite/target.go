@@ -403,3 +403,51 @@ func (a *applyTx) Commit(ctx context.Context, applied position.Position) error {
 }
 
 func (a *applyTx) Rollback(context.Context) { _ = a.tx.Rollback() }
+
+// TryCreate creates the tables and their indexes in one transaction that it
+// rolls back, so that a definition SQLite refuses is found before anything
+// is created. Tables that exist are left out.
+func (t *Target) TryCreate(ctx context.Context, tables []*schema.Table) error {
+	return tryCreate(ctx, t.db, tables)
+}
+
+// TryCreateInMemory is TryCreate for a target file that does not exist yet:
+// in an empty in-memory database.
+func TryCreateInMemory(ctx context.Context, tables []*schema.Table) error {
+	db, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	return tryCreate(ctx, db, tables)
+}
+
+func tryCreate(ctx context.Context, db *sql.DB, tables []*schema.Table) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, tb := range tables {
+		var exists int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", tb.Name).Scan(&exists); err != nil {
+			return err
+		}
+		if exists > 0 {
+			continue
+		}
+		if tb.CreateSQL == "" {
+			return fmt.Errorf("table %s has no SQLite definition to create it from", tb.QualifiedName())
+		}
+		if _, err := tx.ExecContext(ctx, tb.CreateSQL); err != nil {
+			return fmt.Errorf("creating table %s on the target: %w", tb.QualifiedName(), err)
+		}
+		for _, ix := range tb.Indexes {
+			if _, err := tx.ExecContext(ctx, ix.Def); err != nil {
+				return fmt.Errorf("creating index %s on %s on the target: %w", ix.Name, tb.QualifiedName(), err)
+			}
+		}
+	}
+	return nil
+}
