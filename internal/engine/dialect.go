@@ -55,6 +55,26 @@ type Dialect interface {
 	// column c (whose Neutral is set): what its RowEncoder and ApplyTx take, with
 	// Text in the form its Checksummer takes keys in. Null and Unchanged pass through.
 	FromCanon(c *schema.Column, v Value) (Value, error)
+	// Probes are the special value classes a source column of this engine can
+	// hold (c as its catalog read it, Neutral set), each with the predicate in
+	// this engine's SQL that is true for a row holding one.
+	Probes(c *schema.Column) []Probe
+	// Holds reports whether a target column this dialect built (Type from
+	// ColumnType, Neutral set) stores values of class s exactly as their
+	// canonical form says.
+	Holds(c *schema.Column, s types.Special) bool
+}
+
+// Probe finds the values of one special class in a source column.
+type Probe struct {
+	Special types.Special
+	Where   string
+}
+
+// RowCounter is implemented by every engine's Source: for each predicate,
+// the number of the table's rows it is true for, in one pass over the table.
+type RowCounter interface {
+	CountWhere(ctx context.Context, t *schema.Table, preds []string) ([]int64, error)
 }
 
 // RowEncoder writes rows of one chunk in an engine's copy format.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -166,14 +167,19 @@ func FormatFloat(f float64, bits int) string {
 	return strconv.FormatFloat(f, 'g', -1, bits)
 }
 
+// year5 is a date after year 9999, as PostgreSQL writes it.
+var year5 = regexp.MustCompile(`^[0-9]{5,}-[0-9]{2}-[0-9]{2}`)
+
 // canonTime normalizes a date or timestamp: 'T' becomes ' ', the fraction
 // loses trailing zeros, and with utc an offset (+00, +05:30, Z) is applied.
 func canonTime(s, layout string, utc bool) (string, error) {
 	if strings.HasPrefix(s, "0000-00-00") {
 		return "", fmt.Errorf("%q: %w", s, ErrZeroDate)
 	}
-	if strings.HasSuffix(s, " BC") || strings.HasPrefix(s, "infinity") || strings.HasPrefix(s, "-infinity") {
-		return s, nil // kept as is: only PostgreSQL has them, and compares its own text
+	if strings.HasSuffix(s, " BC") || strings.HasPrefix(s, "infinity") || strings.HasPrefix(s, "-infinity") || year5.MatchString(s) {
+		// Kept as is: only PostgreSQL has them and compares its own text;
+		// a target that stores dates as text (SQLite) keeps that text.
+		return s, nil
 	}
 	s = strings.Replace(s, "T", " ", 1)
 	if layout == "2006-01-02" {

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -114,6 +115,18 @@ func assess(ctx context.Context, eng Engines, spec Spec, name string) (*CheckRep
 	got.mapped = mapped
 	if mapped != nil {
 		rep.Warnings = append(rep.Warnings, mapped.Notes...)
+	}
+	if mapped != nil {
+		// Values the target columns cannot hold, looked for on the source.
+		if rc, ok := src.(engine.RowCounter); ok {
+			found, err := bridge.ScanValues(ctx, rc, eng.Dialect(spec.Source), eng.Dialect(spec.Target), tables, mapped, spec.Bridge)
+			if err != nil {
+				block(err)
+			}
+			for _, f := range found {
+				block(errors.New(f))
+			}
+		}
 	}
 	rep.Warnings = append(rep.Warnings, triggerWarnings(tables)...)
 	var keyed []*schema.Table

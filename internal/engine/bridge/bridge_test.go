@@ -57,6 +57,13 @@ func (d fakeDialect) FinishTable(t *schema.Table) error {
 	return nil
 }
 func (d fakeDialect) ReadFormat() string { return "fake" }
+func (d fakeDialect) Probes(c *schema.Column) []engine.Probe {
+	if c.Type == "date" {
+		return []engine.Probe{{Special: types.ZeroDate, Where: c.Name + " = 0"}, {Special: types.DateBC, Where: c.Name + " < 1"}}
+	}
+	return nil
+}
+func (d fakeDialect) Holds(c *schema.Column, s types.Special) bool { return s == types.DateBC }
 func (d fakeDialect) DecodeRows(r io.Reader, cols []schema.Column, fn func([]engine.Value) error) error {
 	b, _ := io.ReadAll(r)
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {

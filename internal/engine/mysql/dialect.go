@@ -982,14 +982,14 @@ var decoders = map[string]*textDecoder{
 // maxRowBytes is MySQL's limit on the declared size of a row's columns.
 const maxRowBytes = 65535
 
+// Names is what MySQL and MariaDB take as identifiers.
+var Names = schema.NameRules{Engine: "MySQL", MaxLen: 64, NoTrailingSpace: true, BMPOnly: true, FoldColumns: strings.ToLower}
+
 // FinishTable implements engine.Dialect: the CREATE TABLE statement (columns,
 // the primary key, and an index for an AUTO_INCREMENT column that does not
 // lead it) in the shape SHOW CREATE TABLE gives, and the definitions of the
 // indexes and foreign keys the Target adds after the copy. Unique constraints
 // become unique indexes, as MySQL keeps them.
-// Names is what MySQL and MariaDB take as identifiers.
-var Names = schema.NameRules{Engine: "MySQL", MaxLen: 64, NoTrailingSpace: true, BMPOnly: true, FoldColumns: strings.ToLower}
-
 func (dialect) FinishTable(t *schema.Table) error {
 	if err := Names.CheckNames(t); err != nil {
 		return err
@@ -1247,6 +1247,7 @@ func indexName(n string) string {
 	return fmt.Sprintf("%s_%08x", string(r[:55]), h.Sum32())
 }
 
+// FinishTable implements engine.Dialect: the CREATE TABLE statement (columns,
 func quoteList(names []string, sep string) string {
 	q := make([]string, len(names))
 	for i, n := range names {

@@ -53,7 +53,7 @@ func isUnsigned(c *schema.Column) bool { return strings.Contains(strings.ToLower
 // form loads back to the identical value: FLOAT as a double (its own display
 // rounds to 6 digits), DOUBLE(M,D) as a plain double (its display rounds to D
 // decimals, while the binlog carries the stored value), BIT as a number,
-// other character sets as raw bytes.
+// YEAR in four digits, other character sets as raw bytes.
 func selectExpr(c *schema.Column) string {
 	q := QuoteIdent(c.Name)
 	switch baseType(c) {
@@ -65,6 +65,8 @@ func selectExpr(c *schema.Column) string {
 		}
 	case "bit":
 		return q + " + 0"
+	case "year":
+		return "LPAD(" + q + " + 0, 4, '0')" // '0' would load as 2000, '0000' is year 0
 	}
 	if !utf8Compatible(c.Collation) {
 		return "CAST(" + q + " AS BINARY)"

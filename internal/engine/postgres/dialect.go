@@ -314,14 +314,14 @@ func (dialect) DefaultSQL(nt types.Type, d types.Default) string {
 	return QuoteLiteral(v)
 }
 
-// FinishTable implements engine.Dialect: counters become identity columns
-// (a sequence default where the type cannot be an identity), enum and set
-// columns get a check on their labels, and keys, foreign keys and indexes
-// get their definitions.
 // Names is what PostgreSQL takes as identifiers (longer ones it shortens
 // without a word: NAMEDATALEN is 64).
 var Names = schema.NameRules{Engine: "PostgreSQL", MaxLen: 63, LenInBytes: true}
 
+// FinishTable implements engine.Dialect: counters become identity columns
+// (a sequence default where the type cannot be an identity), enum and set
+// columns get a check on their labels, and keys, foreign keys and indexes
+// get their definitions.
 func (dialect) FinishTable(t *schema.Table) error {
 	if err := Names.CheckNames(t); err != nil {
 		return err
@@ -493,7 +493,11 @@ func toCanon(nt types.Type, s string) (string, error) {
 	case types.Set:
 		return setCanon(nt, s)
 	case types.Inet:
-		// inet's output omits a host's full mask, its ::text writes it.
+		// inet's output omits a host's full mask, its ::text writes it; a
+		// cidr always shows its mask (10.1.2.3/32 is what it holds).
+		if strings.HasPrefix(nt.Native, "cidr") {
+			return s, nil
+		}
 		if strings.Contains(s, ":") {
 			return strings.TrimSuffix(s, "/128"), nil
 		}
@@ -832,6 +836,7 @@ func quoteArrayElem(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
+// FinishTable implements engine.Dialect: counters become identity columns
 // setCanon turns a text[] holding a set's labels into the canonical set: the
 // labels comma-separated in definition order.
 func setCanon(nt types.Type, s string) (string, error) {

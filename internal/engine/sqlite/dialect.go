@@ -421,12 +421,18 @@ func toCanon(nt types.Type, raw any) (string, error) {
 		case int64:
 			return strconv.FormatInt(x, 10), nil
 		case float64:
-			// As SQLite prints a REAL: 15 significant digits, so 1.98 stays
-			// 1.98 and 0.1+0.2 reads 0.3, the value the target's decimal holds.
+			// With a declared precision, as SQLite prints a REAL: 15
+			// significant digits, so 1.98 stays 1.98 and 0.1+0.2 reads 0.3.
+			// Without one, the shortest decimal that reads back as the stored
+			// REAL, so a value SQLite made a REAL (an integer beyond 2^63)
+			// keeps every digit that tells it apart.
 			if math.IsInf(x, 0) {
 				return types.FormatFloat(x, 64), nil
 			}
-			return types.CanonDecimal(strconv.FormatFloat(x, 'g', 15, 64))
+			if nt.Precision > 0 {
+				return types.CanonDecimal(strconv.FormatFloat(x, 'g', 15, 64))
+			}
+			return types.CanonDecimal(strconv.FormatFloat(x, 'g', -1, 64))
 		case string:
 			if s, err := types.CanonDecimal(x); err == nil {
 				return s, nil
@@ -662,14 +668,14 @@ func fromCanon(nt types.Type, aff byte, s string) (any, error) {
 	return s, nil
 }
 
+// Names is what SQLite takes as identifiers.
+var Names = schema.NameRules{Engine: "SQLite", FoldColumns: schema.FoldASCII}
+
 // FinishTable implements engine.Dialect: SQLite cannot add constraints to a
 // table, so CreateSQL holds them all — the primary key (an auto-increment key
 // as INTEGER PRIMARY KEY AUTOINCREMENT, so sqlite_sequence carries its
 // counter), unique constraints, foreign keys, and a CHECK for each enum
 // column. Indexes get their CREATE INDEX.
-// Names is what SQLite takes as identifiers.
-var Names = schema.NameRules{Engine: "SQLite", FoldColumns: schema.FoldASCII}
-
 func (dialect) FinishTable(t *schema.Table) error {
 	if err := Names.CheckNames(t); err != nil {
 		return err
@@ -769,6 +775,7 @@ func (dialect) FinishTable(t *schema.Table) error {
 	return nil
 }
 
+// FinishTable implements engine.Dialect: SQLite cannot add constraints to a
 // defaultClause parenthesizes a default that is an expression (SQLite takes
 // literals and CURRENT_* bare, everything else in parentheses).
 func defaultClause(d string) string {

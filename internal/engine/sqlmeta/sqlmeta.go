@@ -1,7 +1,8 @@
-// Package sqlmeta is the bookkeeping shared by the targets godwit reaches
-// through database/sql (SQLite, MySQL): a migrations table with the stage and
-// positions, and a chunks table with each chunk's bounds (JSON) and state,
-// written by each target in its own SQL and read back here.
+// Package sqlmeta is what the engines godwit reaches through database/sql
+// (SQLite, MySQL) share: the targets' bookkeeping — a migrations table with
+// the stage and positions, and a chunks table with each chunk's bounds (JSON)
+// and state, written by each target in its own SQL and read back here — and
+// the sources' row counts by predicate.
 package sqlmeta
 
 import (
@@ -10,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/godwit-db/godwit/internal/engine"
 	"github.com/godwit-db/godwit/internal/position"
@@ -95,4 +97,20 @@ func Applied(ctx context.Context, db *sql.DB, migrations, name string) (position
 		return nil, nil
 	}
 	return position.Parse(s.String)
+}
+
+// CountWhere counts, in one pass over the table from (quoted), the rows each
+// predicate is true for.
+func CountWhere(ctx context.Context, db *sql.DB, from string, preds []string) ([]int64, error) {
+	sel := make([]string, len(preds))
+	for i, p := range preds {
+		sel[i] = "COALESCE(SUM(CASE WHEN " + p + " THEN 1 ELSE 0 END), 0)"
+	}
+	out := make([]int64, len(preds))
+	dst := make([]any, len(preds))
+	for i := range out {
+		dst[i] = &out[i]
+	}
+	err := db.QueryRowContext(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM "+from).Scan(dst...)
+	return out, err
 }
