@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,6 +49,9 @@ Exit status: 0 no differences, 3 differences found, 1 could not verify.`,
 					if vs.Differences > len(vs.Found) {
 						fmt.Fprintf(a.stdout, "... and %d more\n", vs.Differences-len(vs.Found))
 					}
+				}
+				if len(vs.NotKept) > 0 && !asJSON {
+					fmt.Fprintln(a.stdout, notKeptLine(vs.NotKept))
 				}
 				switch vs.State {
 				case workflow.VerifyPassed:
@@ -115,6 +119,7 @@ migration goes on replicating. After COMPLETED the source tables stay fenced; 'g
 					freeze = *st.FreezeMS
 				}
 				fmt.Fprintf(a.stdout, "migration %s completed: writes were frozen for %d ms\n", args[0], freeze)
+				a.warnNotKept(st)
 				return nil
 			}
 			return a.withRunner(ctx, func(r *workflow.Runner) error {
@@ -123,6 +128,11 @@ migration goes on replicating. After COMPLETED the source tables stay fenced; 'g
 					return err
 				}
 				fmt.Fprintf(a.stdout, "migration %s completed: writes were frozen for %d ms\n", args[0], freeze.Milliseconds())
+				if m, err := r.Store.Get(ctx, args[0]); err == nil {
+					if st, err := workflow.StatusOf(m, r.Engines.Redact, r.Host); err == nil {
+						a.warnNotKept(st)
+					}
+				}
 				return nil
 			})
 		},
@@ -132,4 +142,31 @@ migration goes on replicating. After COMPLETED the source tables stay fenced; 'g
 	c.Flags().StringVar(&opts.Hook, "hook", "", "shell command run after the drain, before the switch (to repoint applications); its failure aborts the cutover. With --server: the NAME of a hook serve was started with (--hook NAME=CMD)")
 	c.Flags().DurationVar(&opts.MaxLag, "max-lag", 10*time.Second, "refuse to start when replication lags more than this")
 	return c
+}
+
+// notKeptLine names the tables a migration copied once without keeping them
+// in step (--allow-no-key): nothing vouches for them.
+func notKeptLine(tables []string) string {
+	return fmt.Sprintf("not verified: %s (no key: copied once with --allow-no-key, their later changes not replayed; the target may differ)", summarize(tables, 10))
+}
+
+// summarize lists names, the first n of them and how many more.
+func summarize(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
+}
+
+// warnNotKept names, after a cutover, the tables nothing kept in step.
+func (a *app) warnNotKept(st workflow.Status) {
+	var names []string
+	for _, t := range st.Tables {
+		if t.Phase == "COPY_ONLY" {
+			names = append(names, t.Name)
+		}
+	}
+	if len(names) > 0 {
+		fmt.Fprintln(a.stderr, "godwit: warning: "+notKeptLine(names))
+	}
 }

@@ -104,6 +104,10 @@ type Table struct {
 	ReplicaIdentity string `json:"replica_identity,omitempty"`
 	// ReplicaIdentityIndex is the index named by REPLICA IDENTITY USING INDEX.
 	ReplicaIdentityIndex string `json:"replica_identity_index,omitempty"`
+	// TextCopy: a column's type has no binary form (PostgreSQL types without
+	// send/receive functions, such as contrib isn's isbn), so the engine
+	// copies the table's rows in its text format.
+	TextCopy bool `json:"text_copy,omitempty"`
 	// Partitioning is set when the table is partitioned (PostgreSQL): it holds
 	// no rows itself, its partitions do, and they are migrated with it.
 	Partitioning *Partitioning `json:"partitioning,omitempty"`

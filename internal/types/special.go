@@ -26,9 +26,12 @@ const (
 	// InvalidDate: a MySQL date with a zero month or day but not all zero, or
 	// a day the month does not have ('2020-02-31'), which only MySQL keeps.
 	InvalidDate Special = "invalid date"
-	// TimeOutsideDay: a MySQL TIME below 00:00:00 or from 24:00:00 on (MySQL
+	// TimeOutsideDay: a MySQL TIME below 00:00:00 or above 24:00:00 (MySQL
 	// TIME is a duration up to ±838:59:59).
-	TimeOutsideDay Special = "time outside a day"
+	TimeOutsideDay Special = "time outside 00:00-24:00"
+	// NotBool: a number other than 0 and 1 in a column read as boolean
+	// (MySQL tinyint(1) with --tinyint1-as-boolean, SQLite BOOLEAN).
+	NotBool Special = "number other than 0 and 1 in a boolean"
 	// UInt64High: an unsigned 64-bit integer above 2^63-1 (MySQL BIGINT
 	// UNSIGNED), beyond a signed 64-bit integer column (SQLite).
 	UInt64High Special = "integer above 2^63-1"
@@ -39,7 +42,7 @@ const (
 )
 
 // Specials is every class, in the order check reports them.
-var Specials = []Special{NaN, Infinity, DateInfinity, DateBC, DateYear5, Year0, ZeroDate, InvalidDate, TimeOutsideDay, UInt64High, NULText, NULJSON}
+var Specials = []Special{NaN, Infinity, DateInfinity, DateBC, DateYear5, Year0, ZeroDate, InvalidDate, TimeOutsideDay, NotBool, UInt64High, NULText, NULJSON}
 
 // Crosses reports whether the canonical form carries values of class s to
 // another engine at all (given the losses allowed); a target's dialect then
@@ -48,7 +51,7 @@ func (s Special) Crosses(allowed map[Loss]bool) bool {
 	switch s {
 	case ZeroDate:
 		return allowed[LossZeroDates] // as NULL
-	case InvalidDate:
+	case InvalidDate, NotBool:
 		return false
 	}
 	return true

@@ -227,6 +227,15 @@ func (w *run) cutover(ctx context.Context, src engine.Source, tgt engine.Target,
 	w.r.publish(context.WithoutCancel(ctx), w, func(m *store.Migration) { m.State, m.Phase = string(Completed), "" })
 	w.switched.Store(true)
 	w.r.event(ctx, w.name, "info", fmt.Sprintf("cut over: writes were frozen for %d ms (%s); the source tables stay fenced", freeze.Milliseconds(), strings.Join(timings, ", ")))
+	var notKept []string
+	for _, t := range w.tables {
+		if w.copyOnly(t) {
+			notKept = append(notKept, t.QualifiedName())
+		}
+	}
+	if len(notKept) > 0 {
+		w.r.event(ctx, w.name, "warn", "cut over with tables copied once and not kept in step (no key, --allow-no-key): "+strings.Join(notKept, ", ")+"; their changes since the copy are not on the target, and the verification did not compare them")
+	}
 	return freeze, nil
 }
 

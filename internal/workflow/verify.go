@@ -38,6 +38,9 @@ type VerifyState struct {
 	Unsettled   []verify.Difference `json:"unsettled,omitempty"`
 	Resume      map[string][]string `json:"resume,omitempty"`
 	Done        []string            `json:"done_tables,omitempty"`
+	// NotKept are the tables without a key (--allow-no-key): copied once,
+	// their changes not replayed, so not compared — the target may differ.
+	NotKept     []string            `json:"not_kept,omitempty"`
 	Error       string              `json:"error,omitempty"`
 	StartedAt   time.Time           `json:"started_at"`
 	FinishedAt  *time.Time          `json:"finished_at,omitempty"`
@@ -52,6 +55,8 @@ type VerifyOptions struct {
 	ChunkRows int64
 	MaxRate   float64 // rows per second, 0 for no limit
 	Restart   bool    // ignore an interrupted verification instead of resuming it
+
+	notKept []string // the keyless tables left out (VerifyState.NotKept)
 }
 
 func loadVerify(m *store.Migration) *VerifyState {
@@ -85,9 +90,14 @@ func (r *Runner) Verify(ctx context.Context, name string, opts VerifyOptions) (*
 		return nil, fmt.Errorf("migration %s is not consistent yet (still %s): verify once status shows consistent", name, st.Phase)
 	}
 	var tables []*schema.Table
+	var notKept []string
 	for _, t := range spec.Tables {
-		if t.HasKey() && opts.Tables.Match(t.QualifiedName()) {
+		switch {
+		case !opts.Tables.Match(t.QualifiedName()):
+		case t.HasKey():
 			tables = append(tables, t)
+		default:
+			notKept = append(notKept, t.QualifiedName())
 		}
 	}
 	if len(tables) == 0 {
@@ -103,6 +113,7 @@ func (r *Runner) Verify(ctx context.Context, name string, opts VerifyOptions) (*
 		return nil, err
 	}
 	defer tgt.Close()
+	opts.notKept = notKept
 	return r.verifyWith(ctx, name, src, tgt, tables, live, opts)
 }
 
@@ -117,12 +128,12 @@ func (r *Runner) verifyWith(ctx context.Context, name string, src engine.Source,
 		names = append(names, t.QualifiedName())
 		total += max(1, (t.Rows+opts.ChunkRows-1)/opts.ChunkRows)
 	}
-	vs := &VerifyState{State: VerifyRunning, PID: r.PID, Host: r.Host, Tables: names, ChunksTotal: total, Resume: map[string][]string{}, StartedAt: time.Now()}
+	vs := &VerifyState{State: VerifyRunning, PID: r.PID, Host: r.Host, Tables: names, ChunksTotal: total, Resume: map[string][]string{}, StartedAt: time.Now(), NotKept: opts.notKept}
 	if m, err := r.Store.Get(ctx, name); err == nil && !opts.Restart {
 		if prev := loadVerify(m); prev != nil && prev.State == VerifyRunning && !(prev.Host == r.Host && processAlive(prev.PID)) &&
 			fmt.Sprint(prev.Tables) == fmt.Sprint(names) {
 			vs = prev // an interrupted verification of the same tables: go on from where it stopped
-			vs.PID, vs.Host = r.PID, r.Host
+			vs.PID, vs.Host, vs.NotKept = r.PID, r.Host, opts.notKept
 			r.event(ctx, name, "info", fmt.Sprintf("resuming an interrupted verification (%d of about %d chunks done)", vs.ChunksDone, vs.ChunksTotal))
 		}
 	}

@@ -28,12 +28,14 @@ func (dialect) Probes(c *schema.Column) []engine.Probe {
 			{Special: types.InvalidDate, Where: q + " <> " + zero + " AND (MONTH(" + q + ") = 0 OR DAYOFMONTH(" + q + ") = 0 OR DAYOFMONTH(" + q + ") > DAYOFMONTH(LAST_DAY(" + q + ")))"},
 			{Special: types.Year0, Where: "YEAR(" + q + ") = 0 AND MONTH(" + q + ") > 0 AND DAYOFMONTH(" + q + ") > 0"},
 		}
+	case types.Bool:
+		return []engine.Probe{{Special: types.NotBool, Where: q + " NOT IN (0, 1)"}}
 	case types.Int:
 		if c.Neutral.Bits == 64 && c.Neutral.Unsigned {
 			return []engine.Probe{{Special: types.UInt64High, Where: q + " > 9223372036854775807"}}
 		}
 	case types.Time:
-		return []engine.Probe{{Special: types.TimeOutsideDay, Where: q + " < '00:00:00' OR " + q + " >= '24:00:00'"}}
+		return []engine.Probe{{Special: types.TimeOutsideDay, Where: q + " < '00:00:00' OR " + q + " > '24:00:00'"}}
 	case types.Text:
 		return []engine.Probe{{Special: types.NULText, Where: "LOCATE(CHAR(0), " + q + ") > 0"}}
 	case types.JSON:

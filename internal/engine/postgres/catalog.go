@@ -310,6 +310,15 @@ func describeTable(ctx context.Context, conn *pgx.Conn, oid uint32, t *schema.Ta
 		}
 	}
 
+	// A type without send/receive has no binary COPY form (a domain's or an
+	// array's is its base's or element's).
+	if err := conn.QueryRow(ctx, `SELECT coalesce(bool_or(b.typsend = 0 OR b.typreceive = 0), false)
+FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+JOIN pg_type b ON b.oid = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype WHEN ty.typelem <> 0 AND ty.typlen = -1 THEN ty.typelem ELSE ty.oid END
+WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped`, oid).Scan(&t.TextCopy); err != nil {
+		return err
+	}
+
 	rows, err = conn.Query(ctx, sequencesSQL, oid)
 	if err != nil {
 		return err

@@ -400,7 +400,7 @@ func (s *Source) SetCopyFormat(format string) error {
 }
 
 func (s *Source) copyOutSQL(t *schema.Table, lo, hi []string) string {
-	if s.format == formatText {
+	if s.format == formatText || t.TextCopy {
 		return copyOutTextSQL(t, lo, hi)
 	}
 	return CopyOutSQL(t, lo, hi)

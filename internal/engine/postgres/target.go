@@ -203,9 +203,9 @@ func createTable(ctx context.Context, tx pgx.Tx, tb *schema.Table, truncate bool
 // WriteChunk implements engine.Target.
 func (t *Target) WriteChunk(ctx context.Context, migration string, tb *schema.Table, c engine.Chunk, format string, r io.Reader, end func() (position.Position, error)) (int64, error) {
 	copyIn := CopyInSQL(tb)
-	switch format {
-	case formatBinary:
-	case formatText:
+	switch {
+	case format == formatBinary && !tb.TextCopy:
+	case format == formatText || format == formatBinary: // a binary migration sends such a table as text
 		copyIn = copyInTextSQL(tb)
 	default:
 		return 0, fmt.Errorf("PostgreSQL target cannot load chunks in format %q: use %s or %s", format, formatBinary, formatText)

@@ -19,6 +19,8 @@ func (dialect) Probes(c *schema.Column) []engine.Probe {
 	switch c.Neutral.Kind {
 	case types.Float, types.Decimal:
 		return []engine.Probe{{Special: types.Infinity, Where: "typeof(" + q + ") = 'real' AND " + q + " IN (9e999, -9e999)"}}
+	case types.Bool:
+		return []engine.Probe{{Special: types.NotBool, Where: "typeof(" + q + ") IN ('integer', 'real') AND " + q + " NOT IN (0, 1)"}}
 	case types.Text, types.JSON:
 		return []engine.Probe{{Special: types.NULText, Where: "typeof(" + q + ") = 'text' AND instr(CAST(" + q + " AS BLOB), x'00') > 0"}}
 	}
