@@ -40,10 +40,10 @@ type VerifyState struct {
 	Done        []string            `json:"done_tables,omitempty"`
 	// NotKept are the tables without a key (--allow-no-key): copied once,
 	// their changes not replayed, so not compared — the target may differ.
-	NotKept     []string            `json:"not_kept,omitempty"`
-	Error       string              `json:"error,omitempty"`
-	StartedAt   time.Time           `json:"started_at"`
-	FinishedAt  *time.Time          `json:"finished_at,omitempty"`
+	NotKept    []string   `json:"not_kept,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }
 
 // maxReported bounds the differences kept in the store and printed.
