@@ -147,7 +147,7 @@ migration goes on replicating. After COMPLETED the source tables stay fenced; 'g
 // notKeptLine names the tables a migration copied once without keeping them
 // in step (--allow-no-key): nothing vouches for them.
 func notKeptLine(tables []string) string {
-	return fmt.Sprintf("not verified: %s (no key: copied once with --allow-no-key, their later changes not replayed; the target may differ)", summarize(tables, 10))
+	return fmt.Sprintf("not verified: %s (no key, and verify compares rows by key; in a live migration such tables are copied once with --allow-no-key and their later changes not replayed, so the target may differ)", summarize(tables, 10))
 }
 
 // summarize lists names, the first n of them and how many more.

@@ -31,7 +31,7 @@ func TestDatasets(t *testing.T) {
 			t.Errorf("%s: %v", rel, err)
 		}
 	}
-	for _, lic := range []string{"chinook/LICENSE.md", "pagila/LICENSE.txt", "northwind/postgresql/LICENSE", "northwind/sqlite/LICENSE"} {
+	for _, lic := range []string{"chinook/LICENSE.md", "pagila/LICENSE.txt", "northwind/postgresql/LICENSE", "northwind/sqlite/LICENSE", "debezium/LICENSE"} {
 		if _, ok := sums[lic]; !ok {
 			t.Errorf("licence %s is not vendored", lic)
 		}

@@ -215,9 +215,9 @@ func openSQLiteLazy(t *testing.T, path string) *sql.DB {
 
 func (s *edgeSide) quote(name string) string {
 	if s.engine == "mysql" {
-		return "`" + name + "`"
+		return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 	}
-	return `"` + name + `"`
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
 // table is a table of the side, qualified where the engine has schemas.

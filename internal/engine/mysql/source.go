@@ -533,12 +533,24 @@ func (s *Source) Sequences(ctx context.Context, tables []*schema.Table) ([]engin
 		if col == "" {
 			continue
 		}
-		var next sql.NullInt64
+		// An unsigned counter goes up to 2^64-1: read it as text.
+		var next sql.NullString
 		if err := s.db.QueryRowContext(ctx, "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", t.Schema, t.Name).Scan(&next); err != nil {
 			return nil, fmt.Errorf("reading the AUTO_INCREMENT of %s: %w", t.QualifiedName(), err)
 		}
 		if next.Valid {
-			out = append(out, engine.SequenceValue{Table: t.QualifiedName(), Column: col, Value: next.Int64 - 1, Called: true})
+			n, err := strconv.ParseUint(next.String, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("the AUTO_INCREMENT of %s is %q: %w", t.QualifiedName(), next.String, err)
+			}
+			// Beyond a signed 64-bit counter no target's sequence goes: it
+			// stops at the largest, where its next value fails, as the
+			// source's would.
+			last := int64(math.MaxInt64)
+			if n-1 < math.MaxInt64 {
+				last = int64(n - 1)
+			}
+			out = append(out, engine.SequenceValue{Table: t.QualifiedName(), Column: col, Value: last, Called: true})
 		}
 	}
 	return out, nil
