@@ -256,14 +256,19 @@ print_env() {
 	done
 	for name in "${MY_SERVERS[@]}"; do
 		printf 'export %s=mysql://root@127.0.0.1:%s/\n' "${MY_ENVVAR[$name]}" "${MY_PORT[$name]}"
+		if [ "$name" = my-fault ]; then
+			printf 'export GODWIT_TEST_MY_FAULT_CNF=%s/my.cnf\n' "$(my_dir "$name")"
+		fi
 	done
 }
 
 # ---- MariaDB ----
-MY_SERVERS=(my-src my-dst my-nobin)
-declare -A MY_PORT=([my-src]=56306 [my-dst]=56307 [my-nobin]=56308)
-declare -A MY_ID=([my-src]=1 [my-dst]=2 [my-nobin]=3)
-declare -A MY_ENVVAR=([my-src]=GODWIT_TEST_MY_SOURCE [my-dst]=GODWIT_TEST_MY_TARGET [my-nobin]=GODWIT_TEST_MY_NOBINLOG)
+# my-fault is a source that fault tests kill and restart (GODWIT_TEST_MY_FAULT_CNF
+# names its my.cnf; its pid file is beside it): no other test uses it.
+MY_SERVERS=(my-src my-dst my-nobin my-fault)
+declare -A MY_PORT=([my-src]=56306 [my-dst]=56307 [my-nobin]=56308 [my-fault]=56309)
+declare -A MY_ID=([my-src]=1 [my-dst]=2 [my-nobin]=3 [my-fault]=4)
+declare -A MY_ENVVAR=([my-src]=GODWIT_TEST_MY_SOURCE [my-dst]=GODWIT_TEST_MY_TARGET [my-nobin]=GODWIT_TEST_MY_NOBINLOG [my-fault]=GODWIT_TEST_MY_FAULT)
 
 my_ensure_binaries() {
 	if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then

@@ -33,7 +33,7 @@ func (s *Source) syncer(v serverVars) *replication.BinlogSyncer {
 		Charset:                 "utf8mb4",
 		TimestampStringLocation: time.UTC,
 		HeartbeatPeriod:         time.Second,
-		ReadTimeout:             30 * time.Second,
+		ReadTimeout:             10 * time.Second, // ten heartbeats missed: the connection is dead
 		DisableRetrySync:        true,
 		Logger:                  slog.New(slog.DiscardHandler),
 		Localhost:               "godwit-" + s.name,
@@ -319,8 +319,11 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if gctx.Err() != nil {
-				continue // a poke, or the heartbeat above gets another try
+			// Only the wait's own end is a poke or the heartbeat's turn. (gctx
+			// is cancelled by now whatever happened: a connection that died
+			// must not pass for a poke, or the stream spins on, silent.)
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				continue
 			}
 			return replicationError(err)
 		}
