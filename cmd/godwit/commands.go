@@ -150,6 +150,9 @@ func printStatus(a *app, st workflow.Status) {
 	fmt.Fprintf(w, "target\t%s\n", st.Target)
 	if !st.Once {
 		fmt.Fprintf(w, "consistent\t%v\n", st.Consistent)
+		if r := st.Retrying; r != nil {
+			fmt.Fprintf(w, "stream\tDOWN since %s (%s ago, %d attempts): %s\n", r.Since.Format(time.RFC3339), time.Since(r.Since).Round(time.Second), r.Attempts, r.Reason)
+		}
 		fmt.Fprintf(w, "lag\t%.1fs, %s behind (source %s, applied %s)\n", st.LagSeconds, sizeText(st.LagBytes), orDash(st.SourcePosition), orDash(st.AppliedPosition))
 		fmt.Fprintf(w, "changes applied\t%d (%.0f/s)\n", st.ChangesApplied, st.ApplyRate)
 		warn := ""

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -26,6 +27,7 @@ var (
 	descConsist  = prometheus.NewDesc("godwit_consistent", "1 once replay has passed the consistency point.", []string{"migration"}, nil)
 	descErrors   = prometheus.NewDesc("godwit_migration_failed", "1 when the migration FAILED (its error is in the API).", []string{"migration"}, nil)
 	descDiffs    = prometheus.NewDesc("godwit_verify_differences", "Differences the last verification found.", []string{"migration"}, nil)
+	descDown     = prometheus.NewDesc("godwit_stream_down_seconds", "How long the change stream has been down and retried (0 while it works).", []string{"migration"}, nil)
 )
 
 // collector reads the store at every scrape: the runners publish their
@@ -33,7 +35,7 @@ var (
 type collector struct{ s *Server }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descInfo, descRows, descRowsEst, descChanges, descLag, descLagBytes, descRetained, descRetWarn, descCopyRate, descApply, descConsist, descErrors, descDiffs} {
+	for _, d := range []*prometheus.Desc{descState, descInfo, descRows, descRowsEst, descChanges, descLag, descLagBytes, descRetained, descRetWarn, descCopyRate, descApply, descConsist, descErrors, descDiffs, descDown} {
 		ch <- d
 	}
 }
@@ -75,6 +77,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descApply, st.ApplyRate, st.Name)
 		gauge(descConsist, b2f(st.Consistent), st.Name)
 		gauge(descErrors, b2f(st.State == workflow.Failed), st.Name)
+		down := 0.0
+		if r := st.Retrying; r != nil && st.State == workflow.Running {
+			down = time.Since(r.Since).Seconds()
+		}
+		gauge(descDown, down, st.Name)
 		if st.Verify != nil {
 			gauge(descDiffs, float64(st.Verify.Differences), st.Name)
 		}

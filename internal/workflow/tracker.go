@@ -33,6 +33,19 @@ type tracker struct {
 	copyRate    rateMeter
 	cutover     string
 	freezeMS    *int64
+	retrying    *Retrying
+}
+
+// streamDown records that the change stream failed and is being retried; the
+// first failure since it last worked sets since.
+func (tr *tracker) streamDown(reason string) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.retrying == nil {
+		tr.retrying = &Retrying{Since: tr.now()}
+	}
+	tr.retrying.Attempts++
+	tr.retrying.Reason = reason
 }
 
 func (tr *tracker) setCutover(step string, freeze *time.Duration) {
@@ -185,6 +198,7 @@ func (tr *tracker) commit(c replicator.Commit) (becameConsistent bool) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	tr.applied = c.Applied
+	tr.retrying = nil // a commit: the stream works again
 	tr.changes += int64(c.Changes)
 	tr.rate.add(tr.now(), int64(c.Changes))
 	if !tr.consistent && tr.consistency != nil && c.Applied.Covers(tr.consistency) {
@@ -286,6 +300,13 @@ func (tr *tracker) snapshot() Progress {
 			p.LagBytes = position.Bytes(tr.source, base)
 		}
 		p.LagSeconds = tr.lagSeconds(now)
+	}
+	if r := tr.retrying; r != nil {
+		// Nothing is known of the source since the stream went down: the
+		// target is behind by at least that long.
+		rc := *r
+		p.Retrying = &rc
+		p.LagSeconds = max(p.LagSeconds, now.Sub(r.Since).Seconds())
 	}
 	if !tr.copyStart.IsZero() {
 		end := tr.copyEnd

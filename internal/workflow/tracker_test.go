@@ -98,3 +98,29 @@ func TestStatusOfRedactsAndFillsTables(t *testing.T) {
 		}
 	}
 }
+
+// While the stream is down, the progress says since when and why, and the
+// lag grows from then; the next commit clears it.
+func TestTrackerStreamDown(t *testing.T) {
+	a := &schema.Table{Schema: "public", Name: "a", Key: []string{"id"}}
+	clock := time.Unix(1000, 0)
+	tr := newTracker([]*schema.Table{a}, nil, func(*schema.Table) bool { return false })
+	tr.now = func() time.Time { return clock }
+	p1 := position.LSN(100)
+	tr.observeSource(p1, 0)
+	tr.commit(replicator.Commit{Applied: p1})
+	if p := tr.snapshot(); p.Retrying != nil || p.LagSeconds != 0 {
+		t.Fatalf("caught up: %+v %v", p.Retrying, p.LagSeconds)
+	}
+	tr.streamDown("connection refused")
+	clock = clock.Add(5 * time.Second)
+	tr.streamDown("connection refused again")
+	p := tr.snapshot()
+	if p.Retrying == nil || p.Retrying.Attempts != 2 || !p.Retrying.Since.Equal(time.Unix(1000, 0)) || p.Retrying.Reason != "connection refused again" || p.LagSeconds != 5 {
+		t.Fatalf("down: %+v lag %v", p.Retrying, p.LagSeconds)
+	}
+	tr.commit(replicator.Commit{Applied: p1})
+	if p := tr.snapshot(); p.Retrying != nil {
+		t.Fatalf("after a commit: %+v", p.Retrying)
+	}
+}

@@ -109,9 +109,19 @@ type Progress struct {
 	// Cutover is the step a cutover is at (fencing, draining, verifying,
 	// sequences, hook) or "" when none runs; FreezeMS the write freeze of the
 	// completed cutover, from fence to switch.
-	Cutover  string        `json:"cutover,omitempty"`
-	FreezeMS *int64        `json:"freeze_ms"`
+	Cutover  string `json:"cutover,omitempty"`
+	FreezeMS *int64 `json:"freeze_ms"`
+	// Retrying is set while the change stream is down and being retried:
+	// since when, how many tries, and the last reason (null otherwise).
+	Retrying *Retrying     `json:"retrying"`
 	Tables   []TableStatus `json:"tables"`
+}
+
+// Retrying describes a change stream that is down and being retried.
+type Retrying struct {
+	Since    time.Time `json:"since"`
+	Attempts int       `json:"attempts"`
+	Reason   string    `json:"reason"`
 }
 
 // Runner describes the process running a migration.

@@ -403,6 +403,7 @@ func (w *run) replicate(ctx context.Context, src engine.Source, tgt engine.Targe
 				return fmt.Errorf("replication keeps failing: %w", err)
 			}
 			wait := time.Duration(1<<min(failures-1, 5)) * time.Second
+			w.tracker.streamDown(oneLine(err.Error()))
 			w.r.event(ctx, w.name, "warn", fmt.Sprintf("replication interrupted (%s); retrying in %s", oneLine(err.Error()), wait))
 			select {
 			case <-ctx.Done():

@@ -141,7 +141,17 @@ func TestMySQLSourceCrash(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	f.kill9(t)
 	t.Logf("source killed with SIGKILL after %d writer commits", committed.Load())
-	time.Sleep(3 * time.Second)
+	// While the source is down, status must say so, and the lag grow.
+	down := g.waitFor(name, r, "status showing the stream down", 30*time.Second, func(st status) bool {
+		return st.Retrying != nil && st.LagSeconds != nil && *st.LagSeconds >= 2
+	})
+	if down.State != "RUNNING" || down.Retrying.Reason == "" {
+		t.Errorf("while the source is down: %v, retrying %+v", down, down.Retrying)
+	}
+	t.Logf("while down: lag %.1fs, retrying %+v", *down.LagSeconds, *down.Retrying)
+	if res := g.run("status", name); !strings.Contains(res.stdout, "DOWN since") {
+		t.Errorf("status does not show the stream down:\n%s", res.stdout)
+	}
 	f.start(t)
 	restarted := time.Now()
 	time.Sleep(2 * time.Second) // writes after the restart too
@@ -153,6 +163,9 @@ func TestMySQLSourceCrash(t *testing.T) {
 		return st.State == "RUNNING" && ok
 	})
 	took := time.Since(restarted)
+	if st.Retrying != nil {
+		t.Errorf("after recovery status still shows the stream down: %+v", st.Retrying)
+	}
 	t.Logf("caught up %v after the restart (%d writer commits in all): %v", took.Round(100*time.Millisecond), committed.Load(), st)
 	if took > 30*time.Second {
 		t.Errorf("recovery took %v, more than 30 s after the source came back", took)

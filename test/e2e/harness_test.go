@@ -233,6 +233,11 @@ type status struct {
 		PID   int  `json:"pid"`
 		Alive bool `json:"alive"`
 	} `json:"runner"`
+	Retrying *struct {
+		Since    time.Time `json:"since"`
+		Attempts int       `json:"attempts"`
+		Reason   string    `json:"reason"`
+	} `json:"retrying"`
 }
 
 type tableStatus struct {
