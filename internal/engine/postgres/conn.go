@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 	"syscall"
 
 	"github.com/jackc/pgx/v5"
@@ -29,7 +30,6 @@ var sessionParams = map[string]string{
 	"client_encoding":             "UTF8",
 }
 
-var passwordInURL = regexp.MustCompile(`(://[^:/@]*:)[^@]*@`)
 var passwordInDSN = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 
 // Redact hides the password of a PostgreSQL URL or keyword/value string.
@@ -47,7 +47,13 @@ func Redact(s string) string {
 		}
 		return strings.Replace(u.String(), "%2A%2A%2A", "***", 1)
 	}
-	s = passwordInURL.ReplaceAllString(s, "${1}***@")
+	// A URL that does not parse (a password with an unencoded @ : or /)
+	// shows none of its user part: everything up to its last @ is hidden.
+	if i := strings.Index(s, "://"); i >= 0 {
+		if at := strings.LastIndex(s, "@"); at > i {
+			s = s[:i+3] + "***@" + s[at+1:]
+		}
+	}
 	return passwordInDSN.ReplaceAllString(s, "${1}***")
 }
 
@@ -70,6 +76,11 @@ func parseConfig(role, rawURL string) (*pgx.ConnConfig, error) {
 	}
 	for k, v := range sessionParams {
 		cfg.RuntimeParams[k] = v
+	}
+	if cfg.ConnectTimeout == 0 {
+		// A host that drops packets fails in seconds, not the kernel's minutes
+		// (connect_timeout in the URL sets another).
+		cfg.ConnectTimeout = 10 * time.Second
 	}
 	return cfg, nil
 }
