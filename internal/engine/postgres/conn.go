@@ -10,8 +10,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
