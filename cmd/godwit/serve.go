@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -66,7 +64,7 @@ SIGINT/SIGTERM pause every migration at its checkpoint and stop.`,
 			if err != nil {
 				return usageError{err}
 			}
-			hooks, err := parseHooks(hookDefs)
+			hooks, err := api.ParseHooks(hookDefs)
 			if err != nil {
 				return usageError{err}
 			}
@@ -127,32 +125,6 @@ SIGINT/SIGTERM pause every migration at its checkpoint and stop.`,
 	c.Flags().StringArrayVar(&allowOrigins, "allow-origin", nil, "trust web pages of this origin (scheme://host[:port], repeatable): they may change migrations and get CORS answers")
 	c.Flags().StringArrayVar(&hookDefs, "hook", nil, "a cutover hook the API may pick by name: NAME=CMD (repeatable); the API takes no commands")
 	return c
-}
-
-// parseHooks reads --hook NAME=CMD definitions.
-func parseHooks(defs []string) (map[string]string, error) {
-	hooks := map[string]string{}
-	for _, d := range defs {
-		name, cmd, ok := strings.Cut(d, "=")
-		name, cmd = strings.TrimSpace(name), strings.TrimSpace(cmd)
-		if !ok || !hookNameRE.MatchString(name) || cmd == "" {
-			return nil, fmt.Errorf("--hook %q is not NAME=CMD (NAME of letters, digits, '_' or '-'; CMD a shell command)", clipArg(d))
-		}
-		if _, dup := hooks[name]; dup {
-			return nil, fmt.Errorf("--hook %s is given twice", name)
-		}
-		hooks[name] = cmd
-	}
-	return hooks, nil
-}
-
-var hookNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$`)
-
-func clipArg(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "..."
-	}
-	return s
 }
 
 // tokenPath is where serve keeps its API token for this command's state store.

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -226,6 +227,25 @@ func (s *Server) hook(name string) (string, error) {
 	names := slices.Sorted(maps.Keys(s.Hooks))
 	return "", fmt.Errorf("serve has no hook named %q (it has %s): hooks are named when serve starts (--hook NAME=CMD)", clipText(name, 40), strings.Join(names, ", "))
 }
+
+// ParseHooks reads serve's --hook NAME=CMD definitions into Server.Hooks.
+func ParseHooks(defs []string) (map[string]string, error) {
+	hooks := map[string]string{}
+	for _, d := range defs {
+		name, cmd, ok := strings.Cut(d, "=")
+		name, cmd = strings.TrimSpace(name), strings.TrimSpace(cmd)
+		if !ok || !hookNameRE.MatchString(name) || cmd == "" {
+			return nil, fmt.Errorf("--hook %q is not NAME=CMD (NAME of letters, digits, '_' or '-'; CMD a shell command)", clipText(d, 60))
+		}
+		if _, dup := hooks[name]; dup {
+			return nil, fmt.Errorf("--hook %s is given twice", name)
+		}
+		hooks[name] = cmd
+	}
+	return hooks, nil
+}
+
+var hookNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$`)
 
 func clipText(s string, n int) string {
 	if r := []rune(s); len(r) > n {

@@ -119,6 +119,40 @@ func (s *edgeSide) row(t *testing.T, q string, dst ...any) {
 	}
 }
 
+// each runs q and calls fn with the scanner of each row.
+func (s *edgeSide) each(t *testing.T, q string, fn func(scan func(...any) error) error) {
+	t.Helper()
+	type rows interface {
+		Next() bool
+		Scan(...any) error
+		Err() error
+	}
+	var r rows
+	if s.pg != nil {
+		pr, err := s.pg.Query(context.Background(), q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer pr.Close()
+		r = pr
+	} else {
+		sr, err := s.db.Query(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer sr.Close()
+		r = sr
+	}
+	for r.Next() {
+		if err := fn(r.Scan); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := r.Err(); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
 func (s *edgeSide) count(t *testing.T, q string) int {
 	t.Helper()
 	var n int

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/godwit-db/godwit/internal/testutil"
 )
 
 // faultServer is the MariaDB server that fault tests kill and restart
@@ -23,11 +25,7 @@ func myFaultServer(t *testing.T) faultServer {
 	t.Helper()
 	url, cnf := os.Getenv("GODWIT_TEST_MY_FAULT"), os.Getenv("GODWIT_TEST_MY_FAULT_CNF")
 	if url == "" || cnf == "" {
-		msg := `GODWIT_TEST_MY_FAULT and GODWIT_TEST_MY_FAULT_CNF are not set: eval "$(scripts/testdb.sh up)"`
-		if os.Getenv("GODWIT_REQUIRE_DB") == "1" {
-			t.Fatal("GODWIT_REQUIRE_DB=1: " + msg)
-		}
-		t.Skip(msg)
+		testutil.Unavailable(t, `GODWIT_TEST_MY_FAULT and GODWIT_TEST_MY_FAULT_CNF are not set: eval "$(scripts/testdb.sh up)"`)
 	}
 	return faultServer{url, cnf}
 }

@@ -146,33 +146,12 @@ func fixtureTables(t *testing.T, src *edgeSide) [][2]string {
 		q = "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
 	}
 	var out [][2]string
-	if src.pg != nil {
-		rows, err := src.pg.Query(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var a, b string
-			if err := rows.Scan(&a, &b); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, [2]string{a, b})
-		}
-		rows.Close()
-	} else {
-		rows, err := src.db.Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var a, b string
-			if err := rows.Scan(&a, &b); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, [2]string{a, b})
-		}
-		rows.Close()
-	}
+	src.each(t, q, func(scan func(...any) error) error {
+		var a, b string
+		err := scan(&a, &b)
+		out = append(out, [2]string{a, b})
+		return err
+	})
 	sort.Slice(out, func(i, j int) bool { return out[i][0]+"."+out[i][1] < out[j][0]+"."+out[j][1] })
 	return out
 }

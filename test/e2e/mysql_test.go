@@ -37,11 +37,7 @@ func myURL(t *testing.T, envvar string) string {
 	if err == nil {
 		return u
 	}
-	msg := fmt.Sprintf(`%s=%s: %v; start the test servers with: eval "$(scripts/testdb.sh up)"`, envvar, testutil.RedactURL(u), err)
-	if os.Getenv("GODWIT_REQUIRE_DB") == "1" {
-		t.Fatalf("GODWIT_REQUIRE_DB=1: %s", msg)
-	}
-	t.Skip(msg)
+	testutil.Unavailable(t, fmt.Sprintf(`%s=%s: %v; start the test servers with: eval "$(scripts/testdb.sh up)"`, envvar, testutil.RedactURL(u), err))
 	return ""
 }
 

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,13 +50,8 @@ func rawRequest(t *testing.T, addr, method, path, host string, hdr map[string]st
 // source at path (capture triggers, bookkeeping tables).
 func sqliteUntouched(t *testing.T, path string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name LIKE '%godwit%'`).Scan(&n); err != nil {
+	if err := openSQLiteRO(t, path).QueryRow(`SELECT count(*) FROM sqlite_master WHERE name LIKE '%godwit%'`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {
@@ -173,13 +167,8 @@ func TestServeRefusesCrossSite(t *testing.T) {
 
 func countSQLiteRows(t *testing.T, path, table string) int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	var n int
-	if err := db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+	if err := openSQLiteRO(t, path).QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
 		t.Fatalf("count %s in %s: %v", table, path, err)
 	}
 	return n
@@ -234,14 +223,7 @@ const loaded = name => new Promise(r => document.querySelector("iframe[name=" + 
 // no migration may exist afterwards. Then the dashboard opens through its
 // token link (/#token=...), which leaves the address bar clean.
 func TestServeCrossSiteBrowser(t *testing.T) {
-	chromium, nodePath := os.Getenv("GODWIT_E2E_CHROMIUM"), os.Getenv("GODWIT_E2E_NODE_PATH")
-	if chromium == "" || nodePath == "" {
-		msg := `GODWIT_E2E_CHROMIUM and GODWIT_E2E_NODE_PATH are not set: eval "$(scripts/browser.sh)"`
-		if os.Getenv("GODWIT_REQUIRE_DB") == "1" {
-			t.Fatal("GODWIT_REQUIRE_DB=1: " + msg)
-		}
-		t.Skip(msg)
-	}
+	needBrowser(t)
 	dir := t.TempDir()
 	src, dst := filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
 	createSQLiteSource(t, src, testutil.Seed(t), 100)
