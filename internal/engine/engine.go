@@ -27,6 +27,11 @@ type Chunk struct {
 	// End is the source position read after the chunk's read transaction ended
 	// (encoded); every commit the chunk saw lies before it.
 	End string `json:"end,omitempty"`
+	// Snapshot asks for the whole table read at one exact position of the change
+	// stream, returned as End: the copy holds exactly the transactions committed
+	// before it. Set each run (never stored) for a table without a key whose
+	// changes are replayed (schema.Table.RowIdentity); only PostgreSQL has those.
+	Snapshot bool `json:"-"`
 }
 
 // Op is the kind of a row change.
@@ -64,6 +69,9 @@ type Change struct {
 	New []Value
 	// Truncated lists the tables a Truncate empties.
 	Truncated []*schema.Table
+	// Old is the whole old row of an update or delete of a table identified by
+	// its values (Table.RowIdentity), in CopyColumns order.
+	Old []Value
 }
 
 // Txn is one source transaction, or, when Changes is empty, a heartbeat: the
@@ -75,6 +83,9 @@ type Txn struct {
 	More       bool
 	End        position.Position
 	CommitTime time.Time
+	// Final, on every part, is the position of the commit record when the source
+	// knows it from the transaction's start (PostgreSQL's final LSN); nil otherwise.
+	Final position.Position
 }
 
 // TableOps is the net effect of a run of changes on one table: rows to delete

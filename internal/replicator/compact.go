@@ -150,7 +150,9 @@ func mergePartial(e *entry, cols []string, vals []engine.Value) *entry {
 // Add records one change.
 func (c *Compactor) Add(ch engine.Change) {
 	c.n++
-	if ch.Op == engine.Truncate {
+	if ch.Op == engine.Truncate || !ch.Table.HasKey() {
+		// A table without a key (identified by its whole row) has no key to
+		// merge changes by: each is applied on its own, in order.
 		c.barrier(ch)
 		return
 	}

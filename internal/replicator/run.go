@@ -36,6 +36,37 @@ type Options struct {
 	// SequentialUntil, when set, applies changes one at a time, in source order,
 	// until the applied position covers it.
 	SequentialUntil position.Position
+	// CopiedAt holds the tables (by qualified name) copied at one exact source
+	// position, a snapshot: a change of theirs in a transaction whose commit
+	// record (Txn.Final) lies before that position is in the copy already, and
+	// is skipped. (Replaying it again could not converge: such tables have no key.)
+	CopiedAt map[string]position.Position
+}
+
+// inCopy reports whether a change of table t in a transaction committed at
+// final is already in t's snapshot copy.
+func (o *Options) inCopy(t *schema.Table, final position.Position) bool {
+	at, ok := o.CopiedAt[t.QualifiedName()]
+	return ok && final != nil && !final.Covers(at)
+}
+
+// unseen drops from ch what the snapshot copies already hold; ok is false
+// when nothing is left to apply.
+func (o *Options) unseen(ch engine.Change, final position.Position) (engine.Change, bool) {
+	if len(o.CopiedAt) == 0 {
+		return ch, true
+	}
+	if ch.Op != engine.Truncate {
+		return ch, !o.inCopy(ch.Table, final)
+	}
+	var keep []*schema.Table
+	for _, t := range ch.Truncated {
+		if !o.inCopy(t, final) {
+			keep = append(keep, t)
+		}
+	}
+	ch.Truncated = keep
+	return ch, len(keep) > 0
 }
 
 func (o *Options) defaults() {
@@ -145,6 +176,10 @@ func fill(ctx context.Context, in <-chan engine.Txn, tx engine.ApplyTx, first en
 	txn := first
 	for {
 		for _, ch := range txn.Changes {
+			ch, ok := opts.unseen(ch, txn.Final)
+			if !ok {
+				continue
+			}
 			comp.Add(ch)
 			if sequential {
 				if err := apply(); err != nil {

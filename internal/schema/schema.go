@@ -189,8 +189,20 @@ func (t *Table) IndexedColumns() map[string]bool {
 	return out
 }
 
-// HasKey reports whether rows can be identified (and so changes replayed).
+// HasKey reports whether rows can be identified by a key.
 func (t *Table) HasKey() bool { return len(t.Key) > 0 }
+
+// RowIdentity reports whether a table without a key is identified by all its
+// values instead: PostgreSQL's REPLICA IDENTITY FULL, whose changes carry the
+// whole old row. Its changes are replayed in order, each matching one row on
+// every column, as native logical replication does.
+func (t *Table) RowIdentity() bool {
+	return !t.HasKey() && t.ReplicaIdentity == "f" && t.Partitioning == nil
+}
+
+// Replayed reports whether the table's changes can be replayed: it has a key,
+// or its rows are identified by all their values.
+func (t *Table) Replayed() bool { return t.HasKey() || t.RowIdentity() }
 
 // Filter selects tables by glob patterns over qualified names.
 type Filter struct {

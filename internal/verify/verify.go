@@ -10,6 +10,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/godwit-db/godwit/internal/engine"
@@ -59,8 +60,10 @@ func (o *Options) defaults() {
 type Difference struct {
 	Table string            `json:"table"`
 	Key   map[string]string `json:"key"`
-	// Kind is "missing" (on the target), "extra" (only on the target) or "changed".
+	// Kind is "missing" (on the target), "extra" (only on the target),
+	// "changed", or "rows differ" for a table without a key (Detail says how).
 	Kind    string             `json:"kind"`
+	Detail  string             `json:"detail,omitempty"`
 	Columns []string           `json:"columns,omitempty"`
 	Source  map[string]*string `json:"source,omitempty"`
 	Target  map[string]*string `json:"target,omitempty"`
@@ -72,6 +75,10 @@ func (d Difference) String() string {
 	for k, v := range d.Key {
 		kv = append(kv, k+"="+v)
 	}
+	if d.Detail != "" {
+		return fmt.Sprintf("%s: %s (%s)", d.Table, d.Kind, d.Detail)
+	}
+	sort.Strings(kv)
 	s := fmt.Sprintf("%s (%s): %s", d.Table, strings.Join(kv, ", "), d.Kind)
 	if len(d.Columns) > 0 {
 		s += " in " + strings.Join(d.Columns, ", ")
@@ -94,7 +101,13 @@ func Run(ctx context.Context, src, tgt engine.Checksummer, tables []*schema.Tabl
 	res := &Result{}
 	for _, t := range tables {
 		if !t.HasKey() {
-			return nil, fmt.Errorf("table %s has no key: it cannot be verified row by row", t.QualifiedName())
+			if !t.RowIdentity() {
+				return nil, fmt.Errorf("table %s has no key: it cannot be verified row by row", t.QualifiedName())
+			}
+			if err := verifyWhole(ctx, src, tgt, t, opts, res); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if err := verifyTable(ctx, src, tgt, t, opts, res); err != nil {
 			return nil, err
@@ -128,6 +141,57 @@ func verifyTable(ctx context.Context, src, tgt engine.Checksummer, t *schema.Tab
 		}
 		lo = hi
 	}
+}
+
+// verifyWhole compares a table without a key, identified by its whole row,
+// as one multiset: its row count and the sum of its rows' hashes (a sum, so
+// that duplicate rows count). With changes in flight, as confirm does for
+// rows: the source is hashed before and after the target, once replay passed
+// the source position; a target that differs while the source stood still is
+// a difference, one that differs while the source changed is hashed again in
+// the next round. A difference names the table and both counts; there is no
+// key to name rows by.
+func verifyWhole(ctx context.Context, src, tgt engine.Checksummer, t *schema.Table, opts Options, res *Result) error {
+	var n, m int64
+	settled := false
+	for round := 0; round < opts.Rounds && !settled; round++ {
+		n1, h1, err := src.ChunkHash(ctx, t, nil, nil)
+		if err != nil {
+			return err
+		}
+		if err := wait(ctx, opts); err != nil {
+			return err
+		}
+		var th string
+		if m, th, err = tgt.ChunkHash(ctx, t, nil, nil); err != nil {
+			return err
+		}
+		n = n1
+		if n1 == m && h1 == th {
+			res.Rows += n
+			opts.OnChunk(t.QualifiedName(), nil, n, nil)
+			return nil
+		}
+		settled = !opts.Live
+		if opts.Live {
+			n2, h2, err := src.ChunkHash(ctx, t, nil, nil)
+			if err != nil {
+				return err
+			}
+			settled = n1 == n2 && h1 == h2
+		}
+	}
+	d := Difference{Table: t.QualifiedName(), Kind: "rows differ",
+		Detail: fmt.Sprintf("no key: %d rows on the source, %d on the target, not the same rows", n, m)}
+	if settled {
+		res.Differences = append(res.Differences, d)
+	} else {
+		d.Kind, d.Detail = "unsettled", fmt.Sprintf("no key: it changed on the source during each of %d comparisons", opts.Rounds)
+		res.Unsettled = append(res.Unsettled, d)
+	}
+	res.Rows += n
+	opts.OnChunk(t.QualifiedName(), nil, n, []Difference{d})
+	return nil
 }
 
 // wait lets replay pass the source position now, when changes flow.

@@ -143,6 +143,13 @@ func assess(ctx context.Context, eng Engines, spec Spec, name string) (*CheckRep
 		if !t.HasKey() {
 			switch {
 			case spec.Once:
+			case replays(eng, spec, t):
+				ct.Note = "no key: replicated by its whole row (REPLICA IDENTITY FULL)"
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("table %s has no key: its changes are replayed one by one, each update and delete matching a row on every column (a scan of the target table, %d rows): add a primary key if it takes many", t.QualifiedName(), max(0, t.Rows)))
+				keyed = append(keyed, t)
+			case t.RowIdentity() && !spec.AllowNoKey:
+				ct.Note = "no key: blocks (REPLICA IDENTITY FULL replays into PostgreSQL only)"
+				block(fmt.Errorf("table %s has no key; its changes (REPLICA IDENTITY FULL) are replayed by whole row into PostgreSQL only, with no type mapping: add a key, --exclude it, or pass --allow-no-key to copy it once", t.QualifiedName()))
 			case spec.AllowNoKey:
 				ct.Note = "no key: copied once, its changes not replayed (--allow-no-key)"
 				rep.Warnings = append(rep.Warnings, "table "+t.QualifiedName()+" has no key: it is copied once and later changes to it are lost (--allow-no-key)")

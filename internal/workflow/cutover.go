@@ -182,7 +182,7 @@ func (w *run) cutover(ctx context.Context, src engine.Source, tgt engine.Target,
 	if !opts.SkipVerify {
 		step = stepVerifying
 		w.tracker.setCutover(step, nil)
-		vs, err := w.r.verifyWith(cctx, w.name, src, tgt, w.keyed(), false, VerifyOptions{Restart: true})
+		vs, err := w.r.verifyWith(cctx, w.name, src, tgt, w.replayed(), false, VerifyOptions{Restart: true})
 		if err != nil {
 			return abort(err)
 		}

@@ -16,6 +16,13 @@ func bridged(eng Engines, spec Spec) bool {
 	return eng.Dialect != nil && (spec.Bridge.Set() || eng.Dialect(spec.Source).Engine() != eng.Dialect(spec.Target).Engine())
 }
 
+// replays tells whether a table's changes are replayed: it has a key, or it
+// is identified by its whole row and goes to the same engine unmapped (the
+// row-matching replay is PostgreSQL's own).
+func replays(eng Engines, spec Spec, t *schema.Table) bool {
+	return t.HasKey() || (t.RowIdentity() && !bridged(eng, spec))
+}
+
 // mapTables maps the source tables to target tables for a bridged migration
 // (setting their neutral types); nil, nil otherwise.
 func mapTables(eng Engines, spec Spec, tables []*schema.Table) (*bridge.Mapped, error) {

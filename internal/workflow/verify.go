@@ -94,7 +94,7 @@ func (r *Runner) Verify(ctx context.Context, name string, opts VerifyOptions) (*
 	for _, t := range spec.Tables {
 		switch {
 		case !opts.Tables.Match(t.QualifiedName()):
-		case t.HasKey():
+		case replays(r.Engines, spec, t):
 			tables = append(tables, t)
 		default:
 			notKept = append(notKept, t.QualifiedName())

@@ -35,6 +35,10 @@ type run struct {
 	prevState State
 	prevStep  string
 
+	// copiedAt: the tables without a key, each copied at one exact source
+	// position (its chunk's end); replay skips what their copies hold.
+	copiedAt map[string]position.Position
+
 	completeCh      chan completeRequest
 	poke            chan struct{}
 	draining        atomic.Bool // a cutover waits for the final position
@@ -62,12 +66,15 @@ func (w *run) setPhase(p Phase) {
 }
 
 // copyOnly tells whether a table is copied without replaying its changes.
-func (w *run) copyOnly(t *schema.Table) bool { return !w.spec.Once && !t.HasKey() }
+func (w *run) copyOnly(t *schema.Table) bool {
+	return !w.spec.Once && !replays(w.r.Engines, w.spec, t)
+}
 
-func (w *run) keyed() []*schema.Table {
+// replayed are the tables whose changes are captured and replayed.
+func (w *run) replayed() []*schema.Table {
 	var out []*schema.Table
 	for _, t := range w.tables {
-		if t.HasKey() {
+		if replays(w.r.Engines, w.spec, t) {
 			out = append(out, t)
 		}
 	}
@@ -124,6 +131,7 @@ func (w *run) work(ctx context.Context) error {
 	} else {
 		w.r.event(ctx, w.name, "info", fmt.Sprintf("resuming from the target's checkpoint (stage %s)", cp.Stage))
 	}
+	w.markSnapshotChunks(cp.Chunks)
 	w.tracker.loadChunks(cp.Chunks)
 	w.tracker.setPositions(cp.Start, position.Max(cp.Applied, cp.Start), cp.Consistency)
 	if w.prevState == CuttingOver || w.prevStep != "" {
@@ -155,6 +163,9 @@ func (w *run) work(ctx context.Context) error {
 	}
 	if cp.Stage == engine.StageFinished {
 		return nil
+	}
+	if w.copiedAt, err = copiedAt(w.replayed(), cp.Chunks); err != nil {
+		return err
 	}
 	if err := w.replicate(ctx, src, tgt, cp); err != nil {
 		return err
@@ -200,11 +211,11 @@ func (w *run) begin(ctx context.Context, src engine.Source, tgt engine.Target) (
 	}
 	var start position.Position
 	if !w.spec.Once {
-		if err := src.CheckCapture(ctx, w.keyed()); err != nil {
+		if err := src.CheckCapture(ctx, w.replayed()); err != nil {
 			return nil, err
 		}
 		var err error
-		if start, err = src.StartCapture(ctx, w.keyed()); err != nil {
+		if start, err = src.StartCapture(ctx, w.replayed()); err != nil {
 			return nil, err
 		}
 		w.r.event(ctx, w.name, "info", "change capture started at "+start.String())
@@ -221,7 +232,7 @@ func (w *run) begin(ctx context.Context, src engine.Source, tgt engine.Target) (
 		// Nothing was copied: leave the source as it was, not holding a
 		// slot or triggers for a migration that has no tables.
 		if !w.spec.Once {
-			if _, derr := src.DropCapture(context.WithoutCancel(ctx), w.keyed()); derr != nil {
+			if _, derr := src.DropCapture(context.WithoutCancel(ctx), w.replayed()); derr != nil {
 				w.r.event(ctx, w.name, "warn", "could not remove the change capture after the tables failed: "+oneLine(derr.Error())+" ('godwit cancel' removes it)")
 			} else {
 				w.r.event(ctx, w.name, "info", "change capture removed from the source: the target tables could not be created")
@@ -280,6 +291,47 @@ func (w *run) eachTable(ctx context.Context, fn func(context.Context, *schema.Ta
 		g.Go(func() error { return fn(ctx, t) })
 	}
 	return g.Wait()
+}
+
+// markSnapshotChunks asks for the chunk of each replayed table without a key
+// to be read at one exact position (there is one such chunk per table).
+func (w *run) markSnapshotChunks(chunks []engine.Chunk) {
+	for _, t := range w.replayed() {
+		if !t.RowIdentity() {
+			continue
+		}
+		for i := range chunks {
+			if chunks[i].Table == t.QualifiedName() {
+				chunks[i].Snapshot = true
+			}
+		}
+	}
+}
+
+// copiedAt maps each table identified by its whole row to the position its
+// one chunk was read at: a snapshot that holds exactly the transactions
+// committed before it.
+func copiedAt(tables []*schema.Table, chunks []engine.Chunk) (map[string]position.Position, error) {
+	out := map[string]position.Position{}
+	for _, t := range tables {
+		if !t.RowIdentity() {
+			continue
+		}
+		n := 0
+		for _, c := range chunks {
+			if c.Table != t.QualifiedName() {
+				continue
+			}
+			n++
+			if p, err := position.Parse(c.End); err == nil && c.Done {
+				out[t.QualifiedName()] = p
+			}
+		}
+		if _, ok := out[t.QualifiedName()]; !ok || n != 1 {
+			return nil, fmt.Errorf("table %s (no key) was not copied in one snapshot (%d chunks): cancel this migration and start again", t.QualifiedName(), n)
+		}
+	}
+	return out, nil
 }
 
 // consistencyPoint is the furthest position any chunk read ended at: once replay
@@ -428,7 +480,7 @@ func (w *run) reachConsistency(ctx context.Context, src engine.Source, tgt engin
 	if w.spec.Verify {
 		// start --verify: compare once, beside replication; the result shows in status.
 		go func() {
-			if _, err := w.r.verifyWith(ctx, w.name, src, tgt, w.keyed(), true, VerifyOptions{}); err != nil && ctx.Err() == nil {
+			if _, err := w.r.verifyWith(ctx, w.name, src, tgt, w.replayed(), true, VerifyOptions{}); err != nil && ctx.Err() == nil {
 				w.r.event(ctx, w.name, "warn", "automatic verification could not finish: "+oneLine(err.Error()))
 			}
 		}()
@@ -448,6 +500,7 @@ func (w *run) stream(ctx context.Context, src engine.Source, tgt engine.Target, 
 	opts := w.r.Replay
 	opts.SequentialUntil = sequentialUntil
 	opts.HeartbeatNow = w.draining.Load
+	opts.CopiedAt = w.copiedAt
 	opts.Consistent = w.tracker.isConsistent
 	opts.Fetch = func(ctx context.Context, t *schema.Table, key []engine.Value) ([]engine.Value, bool, error) {
 		k := make([]string, len(key))
@@ -472,7 +525,7 @@ func (w *run) stream(ctx context.Context, src engine.Source, tgt engine.Target, 
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return src.Stream(gctx, from, w.keyed(), txns, func() position.Position {
+		return src.Stream(gctx, from, w.replayed(), txns, func() position.Position {
 			mu.Lock()
 			defer mu.Unlock()
 			return acked

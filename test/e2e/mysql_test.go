@@ -714,6 +714,7 @@ func TestMySQLBadInput(t *testing.T) {
 		{"missing REPLICATION privilege", okDB, myDBURL(t, withUser(srcBase, "norepl"), okDB), myDBURL(t, dstBase, okDB), []string{"REPLICATION"}},
 		{"server_id clash", okDB, myDBURL(t, srcBase, okDB) + "?server_id=1", myDBURL(t, dstBase, okDB), []string{"server_id"}},
 		{"table without key", keyDB, myDBURL(t, srcBase, keyDB), myDBURL(t, dstBase, keyDB), []string{"loose", "--allow-no-key"}},
+		{"database missing", okDB + "_missing", myDBURL(t, srcBase, okDB+"_missing"), myDBURL(t, dstBase, okDB), []string{okDB + "_missing", "does not exist"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -51,6 +51,12 @@ FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SC
 		return nil, err
 	}
 	if len(tables) == 0 {
+		if urlDB != "" {
+			var n int
+			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", urlDB).Scan(&n); err == nil && n == 0 {
+				return nil, fmt.Errorf("database %q does not exist on the source (or this user cannot see it): check the database name in the source URL", urlDB)
+			}
+		}
 		return nil, nil
 	}
 	var version string

@@ -185,6 +185,35 @@ func sameKey(a, b []engine.Value) bool {
 	return true
 }
 
+// wholeRow decodes a change of a table identified by all its values (REPLICA
+// IDENTITY FULL): updates and deletes carry the whole old row, and an update's
+// unchanged TOAST values are taken from it, so every image is whole.
+func (rm *relMap) wholeRow(op byte, old []engine.Value, rest []byte) (engine.Change, bool, error) {
+	t := rm.t
+	if (op == 'U' || op == 'D') && (old == nil || engine.IsPartial(old)) {
+		return engine.Change{}, false, &engine.PermanentError{Err: fmt.Errorf("table %s: a change arrived without its whole old row: its REPLICA IDENTITY is no longer FULL on the source; set it back (ALTER TABLE %s REPLICA IDENTITY FULL), then cancel and start again", t.QualifiedName(), QualName(t))}
+	}
+	if op == 'D' {
+		return engine.Change{Table: t, Op: engine.Delete, Old: old}, true, nil
+	}
+	if len(rest) < 1 || rest[0] != 'N' {
+		return engine.Change{}, false, fmt.Errorf("table %s: change without a new row image", t.QualifiedName())
+	}
+	img, _, err := rm.parseTuple(rest[1:])
+	if err != nil {
+		return engine.Change{}, false, err
+	}
+	if op == 'I' {
+		return engine.Change{Table: t, Op: engine.Insert, New: img}, true, nil
+	}
+	for i, v := range img {
+		if v.Unchanged {
+			img[i] = old[i]
+		}
+	}
+	return engine.Change{Table: t, Op: engine.Update, New: img, Old: old}, true, nil
+}
+
 // decode handles one pgoutput message and returns the transactions (or parts)
 // now complete. Row changes, the bulk of the stream, are decoded here directly;
 // the rest goes through pglogrepl's parser.
@@ -214,7 +243,7 @@ func (d *decoder) decode(data []byte) ([]engine.Txn, error) {
 	case *pglogrepl.RelationMessage:
 		return nil, d.relation(m)
 	case *pglogrepl.BeginMessage:
-		d.cur = &engine.Txn{}
+		d.cur = &engine.Txn{Final: position.LSN(m.FinalLSN)}
 	case *pglogrepl.CommitMessage:
 		if d.cur == nil {
 			return nil, fmt.Errorf("commit without begin at %s", position.LSN(m.CommitLSN))
@@ -273,7 +302,7 @@ func (d *decoder) add(ch engine.Change) []engine.Txn {
 	}
 	part := *d.cur
 	part.More = true
-	d.cur = &engine.Txn{}
+	d.cur = &engine.Txn{Final: part.Final}
 	return []engine.Txn{part}
 }
 
@@ -305,6 +334,9 @@ func (d *decoder) change(data []byte) (engine.Change, bool, error) {
 		if old, rest, err = rm.parseTuple(rest[1:]); err != nil {
 			return engine.Change{}, false, err
 		}
+	}
+	if rm.t.RowIdentity() {
+		return rm.wholeRow(op, old, rest)
 	}
 	if op == 'D' {
 		if old == nil {

@@ -194,3 +194,53 @@ func FuzzDecode(f *testing.F) {
 		_, _ = d.decode(msg)
 	})
 }
+
+// TestDecoderWholeRow: a table without a key but with REPLICA IDENTITY FULL
+// gets whole old rows ('O'), and an update's unchanged TOAST values are taken
+// from the old row; every part of a transaction carries its final LSN. An old
+// row with a value missing means the identity is no longer FULL: permanent.
+func TestDecoderWholeRow(t *testing.T) {
+	logs := &schema.Table{Schema: "public", Name: "logs", ReplicaIdentity: "f",
+		Columns: []schema.Column{{Name: "n"}, {Name: "body"}}}
+	d := newDecoder([]*schema.Table{logs}, 0)
+	d.partSize = 2
+	feed := func(m []byte) []engine.Txn {
+		t.Helper()
+		out, err := d.decode(m)
+		if err != nil {
+			t.Fatalf("decode %q: %v", m[0], err)
+		}
+		return out
+	}
+	old := func(op byte, rel uint32, o, n []byte) []byte {
+		b := append(append(u32([]byte{op}, rel), 'O'), o...)
+		if n != nil {
+			b = append(append(b, 'N'), n...)
+		}
+		return b
+	}
+	feed(relMsg(1, "public", "logs", "n", "body"))
+	feed(begin())
+	txns := feed(insert(1, tuple("1", "big")))
+	txns = append(txns, feed(old('U', 1, tuple("1", "big"), tuple("2", byte('u'))))...)
+	txns = append(txns, feed(old('D', 1, tuple("2", nil), nil))...)
+	txns = append(txns, feed(commit(50, time.Now()))...)
+	if len(txns) != 2 || txns[0].Final != position.LSN(1) || txns[1].Final != position.LSN(1) || txns[1].End != position.LSN(50) {
+		t.Fatalf("parts: %+v", txns)
+	}
+	up, de := txns[0].Changes[1], txns[1].Changes[0]
+	if up.Op != engine.Update || up.Old[0].Text != "1" || up.New[0].Text != "2" || up.New[1].Text != "big" || up.New[1].Unchanged || up.Key != nil {
+		t.Errorf("update: %+v", up)
+	}
+	if de.Op != engine.Delete || de.Old[0].Text != "2" || !de.Old[1].Null || de.Key != nil {
+		t.Errorf("delete: %+v", de)
+	}
+	feed(begin())
+	var perm *engine.PermanentError
+	if _, err := d.decode(old('D', 1, tuple("2", byte('u')), nil)); !asPermanent(err, &perm) || !strings.Contains(err.Error(), "REPLICA IDENTITY FULL") {
+		t.Errorf("old row with a value missing: %v", err)
+	}
+	if _, err := d.decode(update(1, nil, tuple("3", "x"))); !asPermanent(err, &perm) {
+		t.Errorf("update without its old row: %v", err)
+	}
+}

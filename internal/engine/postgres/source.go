@@ -3,6 +3,7 @@ package postgres
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -159,6 +160,36 @@ FROM pg_roles r WHERE r.rolname = current_user`, s.slot).Scan(&walLevel, &user, 
 	case ours == 0 && usedSlots >= maxSlots:
 		return fmt.Errorf("source %s has no free replication slot (%d of max_replication_slots = %d in use): drop an unused slot or raise max_replication_slots", host, usedSlots, maxSlots)
 	}
+	var whole []string
+	for _, t := range tables {
+		if t.RowIdentity() {
+			whole = append(whole, t.QualifiedName())
+			if err := s.checkRowMatch(ctx, t); err != nil {
+				return err
+			}
+		}
+	}
+	if len(whole) > 0 && usedSlots+(1-ours)+1 > maxSlots {
+		return fmt.Errorf("source %s needs a second free replication slot, for a moment, to copy %s (no key) in one snapshot (%d of max_replication_slots = %d in use): drop an unused slot or raise max_replication_slots", host, strings.Join(whole, ", "), usedSlots, maxSlots)
+	}
+	return nil
+}
+
+// checkRowMatch refuses a table identified by its whole row when one of its
+// columns has no equality to match rows by (json, point, xml...), as
+// PostgreSQL's own subscriber would fail on it.
+func (s *Source) checkRowMatch(ctx context.Context, t *schema.Table) error {
+	for _, c := range t.CopyColumns() {
+		q := QuoteIdent(c.Name)
+		_, err := s.pool.Exec(ctx, "SELECT 1 FROM "+only(t)+" WHERE "+q+" IS NOT DISTINCT FROM "+q+" LIMIT 0")
+		if pgCode(err) == "42883" {
+			return fmt.Errorf("table %s has no key and is replicated by its whole row (REPLICA IDENTITY FULL), but its column %s of type %s has no equality operator to find a row by: add a primary key, change the column's type, --exclude it, or --allow-no-key to copy it once",
+				t.QualifiedName(), c.Name, c.Type)
+		}
+		if err != nil {
+			return fmt.Errorf("checking how rows of %s can be matched: %w", t.QualifiedName(), err)
+		}
+	}
 	return nil
 }
 
@@ -250,7 +281,7 @@ func (s *Source) StartCapture(ctx context.Context, tables []*schema.Table) (posi
 	var names []string
 	viaRoot := false
 	for _, t := range tables {
-		if !t.HasKey() {
+		if !t.Replayed() {
 			continue
 		}
 		// Identify rows by the key godwit uses. DropCapture puts the original back.
@@ -422,6 +453,9 @@ func (s *Source) ReadRange(ctx context.Context, t *schema.Table, lo, hi []string
 
 // ReadChunk implements engine.Source.
 func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk, w io.Writer) (position.Position, error) {
+	if c.Snapshot && s.snapshot == "" {
+		return s.readAtSlotSnapshot(ctx, t, w)
+	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -442,6 +476,45 @@ func (s *Source) ReadChunk(ctx context.Context, t *schema.Table, c engine.Chunk,
 		return nil, fmt.Errorf("reading %s chunk %d: %w", t.QualifiedName(), c.Seq, err)
 	}
 	return insertLSN(ctx, conn.Conn())
+}
+
+// readAtSlotSnapshot copies a table without a key whole, at one exact
+// position of the change stream, as native logical replication's table sync
+// does: in the snapshot of a temporary replication slot created for the copy,
+// whose consistent point is the position. The snapshot holds exactly the
+// transactions whose commit record lies before it; replay applies the rest.
+// (Chunks read at fuzzy moments converge under replay only by key.)
+func (s *Source) readAtSlotSnapshot(ctx context.Context, t *schema.Table, w io.Writer) (position.Position, error) {
+	conn, err := s.replicationConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx)) // and the temporary slot goes with it
+	fail := func(what string, err error) (position.Position, error) {
+		return nil, fmt.Errorf("copying %s (no key) in one snapshot: %s: %w", t.QualifiedName(), what, err)
+	}
+	if err := conn.Exec(ctx, "BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ").Close(); err != nil {
+		return fail("opening the transaction", err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	slot := fmt.Sprintf("godwit_copy_%x", b)
+	res, err := pglogrepl.CreateReplicationSlot(ctx, conn, slot, "pgoutput",
+		pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication, Temporary: true, SnapshotAction: "USE_SNAPSHOT"})
+	if err != nil {
+		return fail("creating a temporary replication slot (it needs one free slot beside the migration's)", err)
+	}
+	at, err := position.ParseLSN(res.ConsistentPoint)
+	if err != nil {
+		return fail("reading the slot's consistent point", err)
+	}
+	if _, err := conn.CopyTo(ctx, w, s.copyOutSQL(t, nil, nil)); err != nil {
+		return fail("reading the rows", err)
+	}
+	if err := conn.Exec(ctx, "COMMIT").Close(); err != nil {
+		return fail("ending the transaction", err)
+	}
+	return at, nil
 }
 
 // insertLSN is a position every commit already visible lies below: the WAL

@@ -216,3 +216,62 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// The statements below replay a table identified by all its values (no key,
+// REPLICA IDENTITY FULL): one row at a time, matched on every column.
+
+func typedParams(cols []schema.Column, first int) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = fmt.Sprintf("$%d::%s", first+i, c.Type)
+	}
+	return out
+}
+
+// rowMatch selects the physical address of one row equal to the values
+// $first.. in every column (NULL matching NULL).
+func rowMatch(t *schema.Table, first int) string {
+	cols := t.CopyColumns()
+	params := typedParams(cols, first)
+	conds := make([]string, len(cols))
+	for i, c := range cols {
+		conds[i] = QuoteIdent(c.Name) + " IS NOT DISTINCT FROM " + params[i]
+	}
+	return fmt.Sprintf("ctid = (SELECT ctid FROM %s WHERE %s LIMIT 1)", QualName(t), strings.Join(conds, " AND "))
+}
+
+// RowInsertSQL inserts one row given as text values in CopyColumns order.
+func RowInsertSQL(t *schema.Table) string {
+	cols := t.CopyColumns()
+	names := make([]string, len(cols))
+	overriding := ""
+	for i, c := range cols {
+		names[i] = c.Name
+		if c.Identity == "ALWAYS" {
+			overriding = " OVERRIDING SYSTEM VALUE"
+		}
+	}
+	return fmt.Sprintf("INSERT INTO %s (%s)%s VALUES (%s)", QualName(t), quoteList(names), overriding, strings.Join(typedParams(cols, 1), ", "))
+}
+
+// RowDeleteSQL deletes one row equal to the old values $1...
+func RowDeleteSQL(t *schema.Table) string {
+	return fmt.Sprintf("DELETE FROM %s WHERE %s", QualName(t), rowMatch(t, 1))
+}
+
+// RowUpdateSQL sets one row equal to the old values $n+1.. (n columns) to the
+// new values $1..$n. GENERATED ALWAYS identity values cannot be set (and never change).
+func RowUpdateSQL(t *schema.Table) string {
+	cols := t.CopyColumns()
+	params := typedParams(cols, 1)
+	var set []string
+	for i, c := range cols {
+		if c.Identity != "ALWAYS" {
+			set = append(set, QuoteIdent(c.Name)+" = "+params[i])
+		}
+	}
+	if len(set) == 0 {
+		set = append(set, QuoteIdent(cols[0].Name)+" = "+QuoteIdent(cols[0].Name))
+	}
+	return fmt.Sprintf("UPDATE %s SET %s WHERE %s", QualName(t), strings.Join(set, ", "), rowMatch(t, len(cols)+1))
+}

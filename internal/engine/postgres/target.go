@@ -698,6 +698,8 @@ func groupPartials(ps []engine.Partial) [][]engine.Partial {
 // barrier applies the changes that need their own statements.
 func (a *applyTx) barrier(ctx context.Context, ch *engine.Change) (bool, error) {
 	switch {
+	case ch.Op != engine.Truncate && !ch.Table.HasKey():
+		return true, a.wholeRow(ctx, ch)
 	case ch.Op == engine.Truncate:
 		var names []string
 		for _, tb := range ch.Truncated {
@@ -754,6 +756,41 @@ func (a *applyTx) barrier(ctx context.Context, ch *engine.Change) (bool, error) 
 		return true, nil
 	}
 	return false, nil
+}
+
+// wholeRow applies one change of a table identified by all its values. An
+// update or delete whose old row is not on the target means the target
+// differs from the source: replay stops rather than go on without it.
+func (a *applyTx) wholeRow(ctx context.Context, ch *engine.Change) error {
+	tb := ch.Table
+	texts := func(vals []engine.Value) []any {
+		out := make([]any, len(vals))
+		for i, v := range vals {
+			if !v.Null {
+				out[i] = v.Text
+			}
+		}
+		return out
+	}
+	var sql string
+	var args []any
+	switch ch.Op {
+	case engine.Insert:
+		sql, args = RowInsertSQL(tb), texts(ch.New)
+	case engine.Delete:
+		sql, args = RowDeleteSQL(tb), texts(ch.Old)
+	default:
+		sql, args = RowUpdateSQL(tb), append(texts(ch.New), texts(ch.Old)...)
+	}
+	tag, err := a.tx.Exec(ctx, sql, args...)
+	if err != nil {
+		return classify(tb.QualifiedName(), err)
+	}
+	if tag.RowsAffected() != 1 {
+		return &engine.PermanentError{Err: fmt.Errorf("table %s (no key, replicated by its whole row): the row %s is not on the target, so the target differs from the source; cancel this migration and start again",
+			tb.QualifiedName(), map[engine.Op]string{engine.Update: "an update changes", engine.Delete: "a delete removes"}[ch.Op])}
+	}
+	return nil
 }
 
 func (a *applyTx) Commit(ctx context.Context, applied position.Position) error {
