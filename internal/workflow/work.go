@@ -496,7 +496,9 @@ func (w *run) stream(ctx context.Context, src engine.Source, tgt engine.Target, 
 	defer stop(nil)
 	var mu sync.Mutex
 	acked := from
-	txns := make(chan engine.Txn, 64)
+	// Parts of big transactions hold thousands of changes each: a short queue
+	// keeps memory flat while the applier works through one.
+	txns := make(chan engine.Txn, 16)
 	opts := w.r.Replay
 	opts.SequentialUntil = sequentialUntil
 	opts.HeartbeatNow = w.draining.Load

@@ -37,6 +37,10 @@ func (s *Source) syncer(v serverVars) *replication.BinlogSyncer {
 		DisableRetrySync:        true,
 		Logger:                  slog.New(slog.DiscardHandler),
 		Localhost:               "godwit-" + s.name,
+		// Events wait here decoded, rows and all: the library's default of
+		// 10240 rows events held close to a gigabyte during one big
+		// transaction. The applier drains far faster than 256 fill.
+		EventCacheCount: 256,
 	}
 	if cfg.Flavor == "mariadb" {
 		cfg.FillZeroLogPos = true
