@@ -6,11 +6,13 @@
 #   scripts/testdb.sh env      print the export lines for the test environment
 #   scripts/testdb.sh status   show whether each cluster runs
 #   scripts/testdb.sh destroy  stop the clusters and delete their data
+#   scripts/testdb.sh start-pg NAME  start one cluster again (fault tests, after killing it)
 #
 # Clusters (all on 127.0.0.1, superuser "postgres", trust auth except for pwuser):
 #   src      port 56432  wal_level=logical
 #   dst      port 56433  wal_level=logical
 #   replica  port 56434  wal_level=replica   (for the "wal_level is not logical" error)
+#   fault    port 56435  wal_level=logical   (fault tests kill it; GODWIT_TEST_PG_FAULT_DATA is its data dir)
 #
 # Roles created on every cluster:
 #   pwuser  LOGIN REPLICATION SUPERUSER PASSWORD 'pw-Secret-42'  (scram-sha-256 over TCP)
@@ -29,10 +31,13 @@
 set -euo pipefail
 
 ROOT="${GODWIT_TESTDB_ROOT:-/var/tmp/godwit-testdb}"
-CLUSTERS=(src dst replica)
-declare -A PORT=([src]=56432 [dst]=56433 [replica]=56434)
-declare -A WAL_LEVEL=([src]=logical [dst]=logical [replica]=replica)
-declare -A ENVVAR=([src]=GODWIT_TEST_PG_SOURCE [dst]=GODWIT_TEST_PG_TARGET [replica]=GODWIT_TEST_PG_REPLICA)
+CLUSTERS=(src dst replica fault)
+declare -A PORT=([src]=56432 [dst]=56433 [replica]=56434 [fault]=56435)
+declare -A WAL_LEVEL=([src]=logical [dst]=logical [replica]=replica [fault]=logical)
+# The fault cluster is killed: commits must reach the OS before they return,
+# or the server itself loses them (no migration could keep what it lost).
+declare -A SYNC_COMMIT=([fault]=on)
+declare -A ENVVAR=([src]=GODWIT_TEST_PG_SOURCE [dst]=GODWIT_TEST_PG_TARGET [replica]=GODWIT_TEST_PG_REPLICA [fault]=GODWIT_TEST_PG_FAULT)
 PG_OS_USER=postgres
 
 log() { printf 'testdb: %s\n' "$*" >&2; }
@@ -143,7 +148,7 @@ max_wal_senders = 20
 max_replication_slots = 20
 max_connections = 200
 fsync = off
-synchronous_commit = off
+synchronous_commit = ${SYNC_COMMIT[$name]:-off}
 full_page_writes = off
 shared_buffers = 256MB
 password_encryption = 'scram-sha-256'
@@ -253,6 +258,9 @@ print_env() {
 	local name
 	for name in "${CLUSTERS[@]}"; do
 		printf 'export %s=postgres://postgres@127.0.0.1:%s/postgres\n' "${ENVVAR[$name]}" "${PORT[$name]}"
+		if [ "$name" = fault ]; then
+			printf 'export GODWIT_TEST_PG_FAULT_DATA=%s\n' "$(datadir "$name")"
+		fi
 	done
 	for name in "${MY_SERVERS[@]}"; do
 		printf 'export %s=mysql://root@127.0.0.1:%s/\n' "${MY_ENVVAR[$name]}" "${MY_PORT[$name]}"
@@ -450,8 +458,14 @@ down) cmd_down ;;
 env) print_env ;;
 status) cmd_status ;;
 destroy) cmd_destroy ;;
+start-pg)
+	BINDIR="$(find_bindir)"
+	[ -n "${PORT[${2:-}]:-}" ] || die "start-pg needs a cluster name: ${CLUSTERS[*]}"
+	start_cluster "$2"
+	wait_ready "$2"
+	;;
 *)
-	echo "usage: $0 up|down|env|status|destroy" >&2
+	echo "usage: $0 up|down|env|status|destroy|start-pg NAME" >&2
 	exit 2
 	;;
 esac

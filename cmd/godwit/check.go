@@ -38,8 +38,11 @@ nothing blocks, 1 when something does.`,
 				return usageError{err}
 			}
 			spec.Bridge.Tables = tables
+			if err := serverURLs(&spec, os.Getenv); err != nil {
+				return usageError{err}
+			}
 			if spec.Source == "" || spec.Target == "" {
-				return usageError{errors.New("check needs --source URL and --target URL (or a --spec file with source and target)")}
+				return usageError{errors.New("check needs --source URL and --target URL (or GODWIT_SOURCE and GODWIT_TARGET, or a --spec file with source and target)")}
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
@@ -63,8 +66,8 @@ nothing blocks, 1 when something does.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&spec.Source, "source", "", "source database URL")
-	f.StringVar(&spec.Target, "target", "", "target database URL")
+	f.StringVar(&spec.Source, "source", "", "source database URL, postgres://user@host:port/db (default $GODWIT_SOURCE; the password can come from $GODWIT_SOURCE_PASSWORD, out of sight of ps)")
+	f.StringVar(&spec.Target, "target", "", "target database URL (default $GODWIT_TARGET; the password can come from $GODWIT_TARGET_PASSWORD)")
 	f.StringArrayVar(&spec.Include, "include", nil, "tables to migrate, a glob over schema.table (repeatable)")
 	f.StringArrayVar(&spec.Exclude, "exclude", nil, "tables to leave out (repeatable)")
 	f.BoolVar(&spec.Once, "once", false, "assess a one-time copy (no change capture)")

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/godwit-db/godwit/internal/retry"
 	"github.com/godwit-db/godwit/internal/store"
 	"github.com/godwit-db/godwit/internal/workflow"
 )
@@ -18,6 +20,7 @@ import (
 func (a *app) startCommand() *cobra.Command {
 	var spec workflow.Spec
 	var specPath string
+	var retryFor time.Duration
 	c := &cobra.Command{
 		Use:   "start NAME --source URL --target URL",
 		Short: "Create a migration and run it in the foreground",
@@ -32,12 +35,19 @@ COMPLETED, CANCELLED or FAILED, or until SIGINT/SIGTERM, which pauses it at its 
 				return usageError{err}
 			}
 			spec.Bridge.Tables = tables
+			if err := serverURLs(&spec, os.Getenv); err != nil {
+				return usageError{err}
+			}
 			if spec.Source == "" || spec.Target == "" {
-				return usageError{errors.New("start needs --source URL and --target URL (or a --spec file with source and target)")}
+				return usageError{errors.New("start needs --source URL and --target URL (or GODWIT_SOURCE and GODWIT_TARGET, or a --spec file with source and target)")}
 			}
 			if spec.ChunkRows < 1 || spec.Jobs < 1 {
 				return usageError{errors.New("--chunk-rows and --jobs must be at least 1")}
 			}
+			if retryFor <= 0 {
+				return usageError{errors.New("--retry-for must be a positive duration, such as 30s or 1h")}
+			}
+			spec.RetryForSeconds = retryFor.Seconds()
 			ctx, stop := signalContext()
 			defer stop()
 			if rc, err := a.remote(); err != nil || rc != nil {
@@ -60,8 +70,8 @@ COMPLETED, CANCELLED or FAILED, or until SIGINT/SIGTERM, which pauses it at its 
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&spec.Source, "source", "", "source database URL (postgres://user:password@host:port/db)")
-	f.StringVar(&spec.Target, "target", "", "target database URL")
+	f.StringVar(&spec.Source, "source", "", "source database URL, postgres://user@host:port/db (default $GODWIT_SOURCE; the password can come from $GODWIT_SOURCE_PASSWORD, out of sight of ps)")
+	f.StringVar(&spec.Target, "target", "", "target database URL (default $GODWIT_TARGET; the password can come from $GODWIT_TARGET_PASSWORD)")
 	f.StringArrayVar(&spec.Include, "include", nil, "tables to migrate, a glob over schema.table (repeatable; default: every user table)")
 	f.StringArrayVar(&spec.Exclude, "exclude", nil, "tables to leave out, a glob over schema.table (repeatable)")
 	f.BoolVar(&spec.Once, "once", false, "copy once without change capture, then complete (like pgcopydb clone)")
@@ -73,6 +83,7 @@ COMPLETED, CANCELLED or FAILED, or until SIGINT/SIGTERM, which pauses it at its 
 	f.BoolVar(&spec.AllowNoKey, "allow-no-key", false, "copy tables without a primary or unique key once, without replaying their changes")
 	bridgeFlags(f, &spec.Bridge)
 	specFlag(f, &specPath)
+	f.DurationVar(&retryFor, "retry-for", retry.DefaultFor, "keep reconnecting to a lost source or target for this long before the migration FAILS ('godwit resume' continues it)")
 	f.Int64Var(&spec.RetainedWarnMB, "warn-retained-mb", 10240, "warn in status, metrics and the log when the source keeps more change log (WAL, binlog) than this for the migration")
 	return c
 }

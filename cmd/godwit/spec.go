@@ -32,6 +32,7 @@ type specFile struct {
 	Verify         *bool    `yaml:"verify"`
 	AllowNoKey     *bool    `yaml:"allow_no_key"`
 	WarnRetainedMB *int64   `yaml:"warn_retained_mb"`
+	RetryFor       *string  `yaml:"retry_for"`
 	Names          *string  `yaml:"names"`
 	TargetSchema   *string  `yaml:"target_schema"`
 	AllowLossy     []string `yaml:"allow_lossy"`
@@ -108,7 +109,7 @@ func applySpec(path string, f *pflag.FlagSet) (map[string]bridge.TableOptions, e
 		{"include", sf.Include}, {"exclude", sf.Exclude},
 		{"once", boolean(sf.Once)}, {"chunk-rows", integer(sf.ChunkRows)}, {"jobs", jobs},
 		{"truncate-target", boolean(sf.TruncateTarget)}, {"max-copy-rate", rate}, {"verify", boolean(sf.Verify)},
-		{"allow-no-key", boolean(sf.AllowNoKey)}, {"warn-retained-mb", integer(sf.WarnRetainedMB)},
+		{"allow-no-key", boolean(sf.AllowNoKey)}, {"warn-retained-mb", integer(sf.WarnRetainedMB)}, {"retry-for", str(sf.RetryFor)},
 		{"names", str(sf.Names)}, {"target-schema", str(sf.TargetSchema)}, {"allow-lossy", sf.AllowLossy},
 		{"tinyint1-as-boolean", boolean(sf.TinyIntBool)}, {"enum-types", boolean(sf.EnumTypes)},
 	} {

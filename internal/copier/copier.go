@@ -7,6 +7,7 @@ package copier
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 
 	"golang.org/x/sync/errgroup"
@@ -78,6 +79,10 @@ func One(ctx context.Context, src engine.Source, tgt engine.Target, migration st
 	if err != nil {
 		pr.CloseWithError(err) // unblock the reader if the writer gave up early
 		<-readDone
+		if readErr != nil && !errors.Is(readErr, err) {
+			// The read failed first: the target's error only echoes it.
+			return c, readErr
+		}
 		return c, err
 	}
 	c.Done, c.Rows = true, rows

@@ -4,8 +4,8 @@
 //
 // Environment:
 //
-//	GODWIT_TEST_PG_SOURCE, GODWIT_TEST_PG_TARGET, GODWIT_TEST_PG_REPLICA
-//	    admin URLs of the clusters (eval "$(scripts/testdb.sh up)")
+//	GODWIT_TEST_PG_SOURCE, GODWIT_TEST_PG_TARGET, GODWIT_TEST_PG_REPLICA, GODWIT_TEST_PG_FAULT
+//	    admin URLs of the clusters (eval "$(scripts/testdb.sh up)"); fault tests kill the last one
 //	GODWIT_REQUIRE_DB=1   fail instead of skip when a cluster is missing
 //	GODWIT_KEEP_DB=1      keep the databases of failed tests for inspection
 //	GODWIT_SEED=N         reuse the seed of an earlier run
@@ -37,6 +37,7 @@ var envVars = map[string]string{
 	"source":  "GODWIT_TEST_PG_SOURCE",
 	"target":  "GODWIT_TEST_PG_TARGET",
 	"replica": "GODWIT_TEST_PG_REPLICA",
+	"fault":   "GODWIT_TEST_PG_FAULT",
 }
 
 // reachable caches successful connectivity checks per admin URL.
@@ -49,7 +50,7 @@ func PGAdmin(t testing.TB, which string) string {
 	t.Helper()
 	name, ok := envVars[which]
 	if !ok {
-		t.Fatalf("testutil.PGAdmin: unknown cluster %q (want source, target or replica)", which)
+		t.Fatalf("testutil.PGAdmin: unknown cluster %q (want source, target, replica or fault)", which)
 	}
 	u := os.Getenv(name)
 	if u == "" {

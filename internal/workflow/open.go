@@ -82,3 +82,17 @@ func sourceAs[T any](src engine.Source) (T, bool) {
 	t, ok := ownSource(src).(T)
 	return t, ok
 }
+
+// targetAs finds an optional ability on a target, looking through the bridge
+// of a migration between engines to the engine's own target.
+func targetAs[T any](tgt engine.Target) (T, bool) {
+	if t, ok := tgt.(T); ok {
+		return t, true
+	}
+	if u, ok := tgt.(interface{ Unwrap() engine.Target }); ok {
+		t, ok := u.Unwrap().(T)
+		return t, ok
+	}
+	var zero T
+	return zero, false
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/godwit-db/godwit/internal/engine"
 	"github.com/godwit-db/godwit/internal/position"
 	"github.com/godwit-db/godwit/internal/replicator"
+	"github.com/godwit-db/godwit/internal/retry"
 	"github.com/godwit-db/godwit/internal/schema"
 	"github.com/godwit-db/godwit/internal/store"
 )
@@ -177,7 +178,7 @@ func (r *Runner) Run(ctx context.Context, name string) error {
 	workCtx, stopWork := context.WithCancelCause(ctx)
 	defer stopWork(nil)
 	w := &run{r: r, name: name, spec: spec, prevState: State(m.State), prevStep: prevCutoverStep(m),
-		completeCh: make(chan completeRequest, 1), poke: make(chan struct{}, 1)}
+		completeCh: make(chan completeRequest, 1), poke: make(chan struct{}, 1), outage: retry.Budget{For: time.Duration(spec.RetryForSeconds * float64(time.Second))}}
 	w.tables = append(w.tables, spec.Tables...)
 	w.tracker = newTracker(spec.Tables, nil, w.copyOnly)
 
@@ -195,7 +196,7 @@ func (r *Runner) Run(ctx context.Context, name string) error {
 		})
 	}()
 
-	workErr := w.work(workCtx)
+	workErr := w.attempts(workCtx)
 	stopBeat()
 	<-beatDone
 

@@ -48,6 +48,14 @@ func (tr *tracker) streamDown(reason string) {
 	tr.retrying.Reason = reason
 }
 
+// isDown reports whether a failure is recorded with no commit or copied
+// chunk since.
+func (tr *tracker) isDown() bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.retrying != nil
+}
+
 func (tr *tracker) setCutover(step string, freeze *time.Duration) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
@@ -189,6 +197,7 @@ func (tr *tracker) chunkDone(c engine.Chunk) {
 	tp.ChunksDone++
 	tp.RowsCopied += c.Rows
 	tp.refresh()
+	tr.retrying = nil // a chunk committed: the connections work again
 	tr.copyRate.add(tr.now(), c.Rows)
 }
 

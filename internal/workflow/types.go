@@ -58,10 +58,13 @@ type Spec struct {
 	AllowNoKey     bool     `json:"allow_no_key,omitempty"`
 	// RetainedWarnMB is how much change log (WAL, binlog) the source may keep
 	// for the migration before status, metrics and the log warn (0: 10 GiB).
-	RetainedWarnMB int64           `json:"retained_warn_mb,omitempty"`
-	MaxCopyRate    float64         `json:"max_copy_rate,omitempty"` // rows per second, 0 for no limit
-	Verify         bool            `json:"verify,omitempty"`        // verify once consistent
-	Tables         []*schema.Table `json:"tables,omitempty"`
+	RetainedWarnMB int64   `json:"retained_warn_mb,omitempty"`
+	MaxCopyRate    float64 `json:"max_copy_rate,omitempty"` // rows per second, 0 for no limit
+	Verify         bool    `json:"verify,omitempty"`        // verify once consistent
+	// RetryForSeconds is how long a lost source or target is retried before
+	// the migration fails (0: retry.DefaultFor).
+	RetryForSeconds float64         `json:"retry_for_seconds,omitempty"`
+	Tables          []*schema.Table `json:"tables,omitempty"`
 	// Bridge holds the choices for a migration between engines, and
 	// TargetTables the target tables mapped from Tables (index-aligned; nil
 	// within one engine).

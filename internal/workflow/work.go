@@ -15,6 +15,7 @@ import (
 	"github.com/godwit-db/godwit/internal/engine"
 	"github.com/godwit-db/godwit/internal/position"
 	"github.com/godwit-db/godwit/internal/replicator"
+	"github.com/godwit-db/godwit/internal/retry"
 	"github.com/godwit-db/godwit/internal/schema"
 	"github.com/godwit-db/godwit/internal/throttle"
 )
@@ -44,6 +45,9 @@ type run struct {
 	draining        atomic.Bool // a cutover waits for the final position
 	consistentStage atomic.Bool // secondary indexes built: cutover may start
 	switched        atomic.Bool // COMPLETED recorded: nothing may undo it
+
+	outage retry.Budget // the connections' current outage, if any
+	opened bool         // an attempt reached both servers
 }
 
 func (w *run) source() engine.Source {
@@ -94,17 +98,7 @@ func (w *run) jobs() int {
 var errForeignCheckpoints = errors.New("the target already holds the checkpoints of another migration")
 
 // work runs the phases from wherever the target's checkpoint says they stand.
-func (w *run) work(ctx context.Context) error {
-	src, err := w.r.openSource(ctx, w.spec, w.name, w.jobs())
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	tgt, err := w.r.openTarget(ctx, w.spec, w.name, w.jobs())
-	if err != nil {
-		return err
-	}
-	defer tgt.Close()
+func (w *run) work(ctx context.Context, src engine.Source, tgt engine.Target) error {
 	w.mu.Lock()
 	w.src = src
 	w.mu.Unlock()
@@ -413,17 +407,21 @@ func (w *run) replicate(ctx context.Context, src engine.Source, tgt engine.Targe
 		stage = engine.StageConsistent
 	}
 	w.consistentStage.Store(stage == engine.StageConsistent)
+	if stage == engine.StageCopied {
+		nudged := make(chan struct{})
+		go func() {
+			defer close(nudged)
+			w.nudgeToConsistency(ctx, src)
+		}()
+		defer func() { stop(nil); <-nudged }()
+	}
 	var sequentialUntil position.Position
-	failures := 0
 	for {
 		err := w.stream(ctx, src, tgt, applied, sequentialUntil, stage == engine.StageCopied)
 		if w.switched.Load() {
 			return nil
 		}
 		if a := w.tracker.appliedPos(); a != nil {
-			if applied == nil || !applied.Covers(a) || !a.Covers(applied) {
-				failures = 0
-			}
 			applied = a
 		}
 		var retry *replicator.CollisionRetry
@@ -450,22 +448,38 @@ func (w *run) replicate(ctx context.Context, src engine.Source, tgt engine.Targe
 		case errors.As(err, &coll):
 			return fmt.Errorf("%v: the target diverged from the source after the consistency point; cancel and restart the migration", err)
 		default:
-			failures++
-			if failures > 8 {
-				return fmt.Errorf("replication keeps failing: %w", err)
-			}
-			wait := time.Duration(1<<min(failures-1, 5)) * time.Second
-			w.tracker.streamDown(oneLine(err.Error()))
-			w.r.event(ctx, w.name, "warn", fmt.Sprintf("replication interrupted (%s); retrying in %s", oneLine(err.Error()), wait))
-			select {
-			case <-ctx.Done():
+			// The stream alone is retried here, on the open engines; a server
+			// that no longer answers ends the attempt instead (attempts).
+			if err := w.outageWait(ctx, "replication interrupted", err); err != nil {
 				if w.switched.Load() {
 					return nil
 				}
-				return ctx.Err()
-			case <-time.After(wait):
+				return err
 			}
 		}
+	}
+}
+
+// nudgeToConsistency moves an idle source's position on while the target
+// waits for the consistency point. That point is an insert position read with
+// a chunk; a source that stops writing sends no position past it until its
+// WAL is flushed, and one that crashed may have lost the WAL there (not yet
+// flushed, of transactions that never committed). A tiny source transaction
+// every few seconds (Nudge) ends the wait.
+func (w *run) nudgeToConsistency(ctx context.Context, src engine.Source) {
+	n, ok := sourceAs[interface{ Nudge(context.Context) error }](src)
+	if !ok {
+		return
+	}
+	t := time.NewTicker(3 * time.Second)
+	defer t.Stop()
+	for !w.tracker.isConsistent() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		_ = n.Nudge(ctx) // a failure here is the stream's to report
 	}
 }
 

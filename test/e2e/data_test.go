@@ -363,6 +363,7 @@ type worker struct {
 
 func (k *worker) loop(interval time.Duration) {
 	defer k.w.wg.Done()
+	defer func() { k.conn.Close(context.Background()) }()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -379,6 +380,16 @@ func (k *worker) loop(interval time.Duration) {
 func (k *worker) tx() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if k.conn.IsClosed() {
+		// The server went away (a fault test): reconnect, as an application would.
+		c, err := pgx.ConnectConfig(ctx, k.conn.Config())
+		if err != nil {
+			k.w.recordErr(err)
+			time.Sleep(100 * time.Millisecond)
+			return
+		}
+		k.conn = c
+	}
 	tx, err := k.conn.Begin(ctx)
 	if err != nil {
 		k.w.recordErr(err)

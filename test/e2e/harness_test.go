@@ -28,6 +28,7 @@ type godwit struct {
 	state   string
 	logPath string
 	runs    int
+	extra   []string // more environment for every command
 }
 
 func newGodwit(t *testing.T) *godwit {
@@ -46,7 +47,7 @@ func newGodwit(t *testing.T) *godwit {
 func (g *godwit) env() []string {
 	// XDG_STATE_HOME: what godwit keeps outside a file store (serve's token
 	// for a store in PostgreSQL) stays in the test's directory.
-	return append(os.Environ(), "GODWIT_STATE="+g.state, "XDG_STATE_HOME="+filepath.Join(filepath.Dir(g.logPath), "xdg"))
+	return append(append(os.Environ(), "GODWIT_STATE="+g.state, "XDG_STATE_HOME="+filepath.Join(filepath.Dir(g.logPath), "xdg")), g.extra...)
 }
 
 // result is the outcome of a finished godwit command.

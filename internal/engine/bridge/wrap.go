@@ -289,3 +289,6 @@ var (
 // looks for (Nudge, PinSnapshot, RetainedBytes...) and for rows in the
 // engine's own value form (replay fetching a row).
 func (s *Source) Unwrap() engine.Source { return s.Source }
+
+// Unwrap is the engine's own target.
+func (t *Target) Unwrap() engine.Target { return t.inner }

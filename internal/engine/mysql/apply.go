@@ -58,9 +58,9 @@ func valueSize(v engine.Value) int {
 func (a *applyTx) exec(ctx context.Context, tb *schema.Table, q string, args []any) error {
 	if _, err := a.tx.ExecContext(ctx, q, args...); err != nil {
 		if errNumber(err) == 1062 || errNumber(err) == 1586 {
-			return &engine.CollisionError{Table: tb.QualifiedName(), Err: fmt.Errorf("%s", describe(err))}
+			return &engine.CollisionError{Table: tb.QualifiedName(), Err: describe(err)}
 		}
-		return fmt.Errorf("applying changes to %s: %s", tb.QualifiedName(), describe(err))
+		return fmt.Errorf("applying changes to %s: %w", tb.QualifiedName(), describe(err))
 	}
 	return nil
 }

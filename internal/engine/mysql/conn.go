@@ -100,7 +100,7 @@ func (c *Conn) config() *mysql.Config {
 	cfg.ParseTime = false
 	cfg.Loc = time.UTC
 	cfg.MaxAllowedPacket = 0 // ask the server
-	cfg.Timeout = 10 * time.Second
+	cfg.Timeout = connectTimeout
 	cfg.Collation = "utf8mb4_general_ci"
 	cfg.Params = map[string]string{
 		"time_zone":            "'+00:00'",
@@ -112,6 +112,10 @@ func (c *Conn) config() *mysql.Config {
 	return cfg
 }
 
+// connectTimeout bounds connecting, handshake included: a host that drops
+// packets gives no error, only silence.
+const connectTimeout = 10 * time.Second
+
 // open opens a pool and checks it answers, with one actionable error line.
 func (c *Conn) open(ctx context.Context, role string, conns int) (*sql.DB, error) {
 	connector, err := mysql.NewConnector(c.config())
@@ -122,27 +126,40 @@ func (c *Conn) open(ctx context.Context, role string, conns int) (*sql.DB, error
 	db.SetMaxOpenConns(conns + 4)
 	db.SetMaxIdleConns(conns + 4)
 	db.SetConnMaxLifetime(time.Hour)
-	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("cannot connect to %s %s: %s", role, Redact(c.Raw), describe(err))
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, fmt.Errorf("cannot connect to %s %s: the server did not answer within %s: check the host, the port and the network: %w",
+				role, Redact(c.Raw), connectTimeout, err)
+		}
+		return nil, fmt.Errorf("cannot connect to %s %s: %w", role, Redact(c.Raw), describe(err))
 	}
 	return db, nil
 }
 
-// describe turns a driver error into a short reason without secrets.
-func describe(err error) string {
+// describe turns a driver error into a short reason without secrets, which
+// still unwraps to the driver's error (for retry.Transient and errNumber).
+func describe(err error) error {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
-		return fmt.Sprintf("%s (error %d)", me.Message, me.Number)
+		return &described{fmt.Sprintf("%s (error %d)", me.Message, me.Number), err}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") {
-		return "the server does not answer (" + err.Error() + "); check host and port"
+		return &described{"the server does not answer (" + err.Error() + "); check host and port", err}
 	}
-	return err.Error()
+	return err
 }
+
+type described struct {
+	msg string
+	err error
+}
+
+func (d *described) Error() string { return d.msg }
+func (d *described) Unwrap() error { return d.err }
 
 // errNumber is the MySQL error number of err, or 0.
 func errNumber(err error) uint16 {

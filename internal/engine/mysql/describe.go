@@ -16,7 +16,7 @@ func describeServer(ctx context.Context, db *sql.DB) (engine.ServerInfo, error) 
 	err := db.QueryRowContext(ctx, "SELECT @@version, @@log_bin, @@binlog_format, @@binlog_row_image, @@server_id, @@local_infile").
 		Scan(&info.Version, &logBin, &format, &image, &serverID, &infile)
 	if err != nil {
-		return info, fmt.Errorf("reading the server's settings: %s", describe(err))
+		return info, fmt.Errorf("reading the server's settings: %w", describe(err))
 	}
 	info.Settings["log_bin"] = logBin
 	info.Settings["binlog_format"] = format

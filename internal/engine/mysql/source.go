@@ -33,6 +33,7 @@ type Source struct {
 	// needed is the oldest binlog position the migration still needs (the
 	// start, then what the target has committed), for RetainedBytes.
 	needed atomic.Pointer[position.Binlog]
+	*prober
 }
 
 var _ engine.Source = (*Source)(nil)
@@ -47,11 +48,12 @@ func OpenSource(ctx context.Context, raw, migration string, jobs int) (*Source, 
 	if err != nil {
 		return nil, err
 	}
-	return &Source{checksummer: checksummer{db}, db: db, conn: c, name: migration, jobs: max(1, jobs)}, nil
+	return &Source{checksummer: checksummer{db}, db: db, conn: c, name: migration, jobs: max(1, jobs), prober: &prober{conn: c}}, nil
 }
 
 func (s *Source) Close() {
 	s.ReleaseSnapshot()
+	s.prober.close()
 	s.db.Close()
 }
 
@@ -74,7 +76,7 @@ func (s *Source) PinSnapshot(ctx context.Context, tables []*schema.Table) error 
 	}
 	if len(locks) > 0 {
 		if _, err := lock.ExecContext(ctx, "LOCK TABLES "+strings.Join(locks, ", ")); err != nil {
-			return fmt.Errorf("locking the source tables for an instant to open one consistent snapshot for the copy (needs the LOCK TABLES privilege): %s", describe(err))
+			return fmt.Errorf("locking the source tables for an instant to open one consistent snapshot for the copy (needs the LOCK TABLES privilege): %w", describe(err))
 		}
 		defer lock.ExecContext(context.WithoutCancel(ctx), "UNLOCK TABLES")
 	}
@@ -92,7 +94,7 @@ func (s *Source) PinSnapshot(ctx context.Context, tables []*schema.Table) error 
 			for c := range snap {
 				c.Close()
 			}
-			return fmt.Errorf("opening a consistent snapshot on the source: %s", describe(err))
+			return fmt.Errorf("opening a consistent snapshot on the source: %w", describe(err))
 		}
 		snap <- c
 	}
@@ -188,7 +190,7 @@ func (s *Source) CaptureWarnings(tables []*schema.Table) []string {
 func (s *Source) CheckCapture(ctx context.Context, _ []*schema.Table) error {
 	v, err := s.vars(ctx)
 	if err != nil {
-		return fmt.Errorf("reading the source's settings: %s", describe(err))
+		return fmt.Errorf("reading the source's settings: %w", describe(err))
 	}
 	if err := checkVars(v, s.conn.replicaID(s.name)); err != nil {
 		return err
@@ -208,9 +210,9 @@ func masterStatus(ctx context.Context, q querier) (position.Binlog, error) {
 	}
 	if err != nil {
 		if n := errNumber(err); n == 1227 || n == 1045 {
-			return position.Binlog{}, fmt.Errorf("the source user cannot read the binlog position (%s): grant it REPLICATION CLIENT (BINLOG MONITOR on MariaDB) and REPLICATION SLAVE", describe(err))
+			return position.Binlog{}, fmt.Errorf("the source user cannot read the binlog position (%w): grant it REPLICATION CLIENT (BINLOG MONITOR on MariaDB) and REPLICATION SLAVE", describe(err))
 		}
-		return position.Binlog{}, fmt.Errorf("reading the source's binlog position: %s", describe(err))
+		return position.Binlog{}, fmt.Errorf("reading the source's binlog position: %w", describe(err))
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
@@ -463,7 +465,7 @@ func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.T
 			if errNumber(err) == 1205 {
 				return time.Time{}, nil, fmt.Errorf("writes in flight on the source kept the tables locked for %s, so they could not be fenced; retry with a longer --timeout", timeout)
 			}
-			return time.Time{}, nil, fmt.Errorf("locking the source tables to fence them: %s", describe(err))
+			return time.Time{}, nil, fmt.Errorf("locking the source tables to fence them: %w", describe(err))
 		}
 	}
 	locked := time.Now()
@@ -473,7 +475,7 @@ func (s *Source) Fence(ctx context.Context, migration string, tables []*schema.T
 			if _, err := conn.ExecContext(ctx, stmt); err != nil && errNumber(err) != 1359 { // 1359: exists already
 				unlock()
 				_, _ = s.Unfence(context.WithoutCancel(ctx), migration, tables)
-				return time.Time{}, nil, fmt.Errorf("creating the fence trigger on %s: %s", t.QualifiedName(), describe(err))
+				return time.Time{}, nil, fmt.Errorf("creating the fence trigger on %s: %w", t.QualifiedName(), describe(err))
 			}
 		}
 	}
@@ -491,7 +493,7 @@ func (s *Source) Unfence(ctx context.Context, migration string, _ []*schema.Tabl
 	rows, err := s.db.QueryContext(ctx, "SELECT TRIGGER_SCHEMA, TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_NAME LIKE ?",
 		strings.ReplaceAll(fenceTag(migration), "_", `\_`)+"%")
 	if err != nil {
-		return nil, fmt.Errorf("looking for the fence: %s", describe(err))
+		return nil, fmt.Errorf("looking for the fence: %w", describe(err))
 	}
 	var names []string
 	for rows.Next() {
@@ -508,7 +510,7 @@ func (s *Source) Unfence(ctx context.Context, migration string, _ []*schema.Tabl
 	}
 	for _, n := range names {
 		if _, err := s.db.ExecContext(ctx, "DROP TRIGGER IF EXISTS "+n); err != nil {
-			return nil, fmt.Errorf("removing the fence trigger %s: %s", n, describe(err))
+			return nil, fmt.Errorf("removing the fence trigger %s: %w", n, describe(err))
 		}
 	}
 	if len(names) == 0 {

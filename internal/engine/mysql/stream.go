@@ -248,7 +248,7 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 	s.needed.Store(&start)
 	v, err := s.vars(ctx)
 	if err != nil {
-		return fmt.Errorf("reading the source's settings: %s", describe(err))
+		return fmt.Errorf("reading the source's settings: %w", describe(err))
 	}
 	sy := s.syncer(v)
 	defer sy.Close()

@@ -3,7 +3,6 @@ package mysql
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -30,6 +29,7 @@ type Target struct {
 	checksummer
 	db   *sql.DB
 	conn *Conn
+	*prober
 }
 
 var _ engine.Target = (*Target)(nil)
@@ -44,10 +44,13 @@ func OpenTarget(ctx context.Context, raw string, jobs int) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Target{checksummer: checksummer{db}, db: db, conn: c}, nil
+	return &Target{checksummer: checksummer{db}, db: db, conn: c, prober: &prober{conn: c}}, nil
 }
 
-func (t *Target) Close() { t.db.Close() }
+func (t *Target) Close() {
+	t.prober.close()
+	t.db.Close()
+}
 
 var metaDDL = []string{
 	"CREATE DATABASE IF NOT EXISTS " + metaDB,
@@ -62,7 +65,7 @@ var metaDDL = []string{
 func (t *Target) Prepare(ctx context.Context, migration string) (*engine.Checkpoint, error) {
 	for _, q := range metaDDL {
 		if _, err := t.db.ExecContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("creating godwit's bookkeeping database %s on the target: %s", metaDB, describe(err))
+			return nil, fmt.Errorf("creating godwit's bookkeeping database %s on the target: %w", metaDB, describe(err))
 		}
 	}
 	return sqlmeta.ReadCheckpoint(ctx, t.db, metaDB+".migrations", metaDB+".chunks", migration)
@@ -107,10 +110,10 @@ func (t *Target) CreateTables(ctx context.Context, migration string, tables []*s
 			return fmt.Errorf("table %s has no MySQL definition to create it from", tb.QualifiedName())
 		}
 		if _, err := t.db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+QuoteIdent(tb.Schema)); err != nil {
-			return fmt.Errorf("creating database %s on the target: %s", tb.Schema, describe(err))
+			return fmt.Errorf("creating database %s on the target: %w", tb.Schema, describe(err))
 		}
 		if _, err := t.db.ExecContext(ctx, createSQL(tb)); err != nil {
-			return &engine.PermanentError{Err: fmt.Errorf("creating table %s on the target: %s", tb.QualifiedName(), describe(err))}
+			return &engine.PermanentError{Err: fmt.Errorf("creating table %s on the target: %w", tb.QualifiedName(), describe(err))}
 		}
 	}
 	tx, err := t.db.BeginTx(ctx, nil)
@@ -181,9 +184,9 @@ func (t *Target) WriteChunk(ctx context.Context, migration string, tb *schema.Ta
 	res, err := tx.ExecContext(ctx, loadSQL(tb, name))
 	if err != nil {
 		if errNumber(err) == 1148 || errNumber(err) == 3948 {
-			return 0, &engine.PermanentError{Err: fmt.Errorf("the target refuses LOAD DATA LOCAL: set local_infile=ON on the target server (%s)", describe(err))}
+			return 0, &engine.PermanentError{Err: fmt.Errorf("the target refuses LOAD DATA LOCAL: set local_infile=ON on the target server (%w)", describe(err))}
 		}
-		return 0, fmt.Errorf("writing %s chunk %d: %s", tb.QualifiedName(), c.Seq, describe(err))
+		return 0, fmt.Errorf("writing %s chunk %d: %w", tb.QualifiedName(), c.Seq, describe(err))
 	}
 	warning, err := loadWarning(ctx, tx)
 	if err != nil {
@@ -260,7 +263,7 @@ func (t *Target) addIndexes(ctx context.Context, tb *schema.Table, pick func(sch
 		return nil
 	}
 	if _, err := t.db.ExecContext(ctx, "ALTER TABLE "+qualified(tb)+" "+strings.Join(adds, ", ")); err != nil {
-		return fmt.Errorf("creating indexes on %s: %s", tb.QualifiedName(), describe(err))
+		return fmt.Errorf("creating indexes on %s: %w", tb.QualifiedName(), describe(err))
 	}
 	return nil
 }
@@ -313,7 +316,7 @@ func (t *Target) CreateForeignKeys(ctx context.Context, tb *schema.Table, migrat
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "USE "+metaDB)
 	if _, err := conn.ExecContext(ctx, "ALTER TABLE "+qualified(tb)+" "+strings.Join(adds, ", ")); err != nil {
-		return fmt.Errorf("adding foreign keys to %s: %s", tb.QualifiedName(), describe(err))
+		return fmt.Errorf("adding foreign keys to %s: %w", tb.QualifiedName(), describe(err))
 	}
 	return nil
 }
@@ -344,7 +347,7 @@ func (t *Target) ValidateForeignKeys(ctx context.Context, tb *schema.Table) erro
 		q := fmt.Sprintf("SELECT COUNT(*) FROM %s c WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s)",
 			qualified(tb), strings.Join(notNull, " AND "), ref, strings.Join(on, " AND "))
 		if err := t.db.QueryRowContext(ctx, q).Scan(&n); err != nil {
-			return fmt.Errorf("validating foreign key %s of %s: %s", c.Name, tb.QualifiedName(), describe(err))
+			return fmt.Errorf("validating foreign key %s of %s: %w", c.Name, tb.QualifiedName(), describe(err))
 		}
 		if n > 0 {
 			return fmt.Errorf("foreign key %s of %s: %d rows reference rows that do not exist", c.Name, tb.QualifiedName(), n)
@@ -384,7 +387,7 @@ func (t *Target) SetSequences(ctx context.Context, tables []*schema.Table, value
 			next++
 		}
 		if _, err := t.db.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s AUTO_INCREMENT = %d", qualified(tb), max(next, 1))); err != nil {
-			return fmt.Errorf("setting the AUTO_INCREMENT of %s: %s", v.Table, describe(err))
+			return fmt.Errorf("setting the AUTO_INCREMENT of %s: %w", v.Table, describe(err))
 		}
 	}
 	return nil
@@ -394,7 +397,7 @@ func (t *Target) SetSequences(ctx context.Context, tables []*schema.Table, value
 func (t *Target) DropTables(ctx context.Context, tables []*schema.Table) error {
 	for _, tb := range tables {
 		if _, err := t.db.ExecContext(ctx, "DROP TABLE IF EXISTS "+qualified(tb)); err != nil {
-			return fmt.Errorf("dropping %s: %s", tb.QualifiedName(), describe(err))
+			return fmt.Errorf("dropping %s: %w", tb.QualifiedName(), describe(err))
 		}
 	}
 	return nil
@@ -463,7 +466,7 @@ func (t *Target) TryCreate(ctx context.Context, tables []*schema.Table) error {
 		}
 		s := fmt.Sprintf("%s%s_%d", scratchPrefix, stamp, len(scratch))
 		if _, err := t.db.ExecContext(ctx, "CREATE DATABASE "+QuoteIdent(s)); err != nil {
-			return &NoScratchError{Err: errors.New(describe(err))}
+			return &NoScratchError{Err: describe(err)}
 		}
 		scratch[tb.Schema] = s
 	}
@@ -488,7 +491,7 @@ func (t *Target) TryCreate(ctx context.Context, tables []*schema.Table) error {
 	}
 	for i, c := range clones {
 		if _, err := t.db.ExecContext(ctx, createSQL(c)); err != nil {
-			return fmt.Errorf("creating table %s on the target: %s", fresh[i].QualifiedName(), describe(err))
+			return fmt.Errorf("creating table %s on the target: %w", fresh[i].QualifiedName(), describe(err))
 		}
 		if err := t.addIndexes(ctx, c, func(schema.Index) bool { return true }); err != nil {
 			return fmt.Errorf("table %s: %w", fresh[i].QualifiedName(), err)

@@ -121,19 +121,17 @@ func describeConnectError(role, host string, port uint16, user, db string, err e
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return fmt.Errorf("%s %s refused the connection: is PostgreSQL running there and the port right?", role, addr)
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%s %s: connection timed out or was cancelled", role, addr)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s %s did not answer in time (connect_timeout in the URL sets how long to wait; 10 s by default): check the host, the port and the network", role, addr)
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s %s: connecting was cancelled", role, addr)
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) {
 		return fmt.Errorf("%s %s unreachable: %v", role, addr, netErr)
 	}
-	return fmt.Errorf("%s %s: cannot connect: %s", role, addr, firstLine(err.Error()))
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
+	return fmt.Errorf("%s %s: cannot connect: %s", role, addr, strings.Join(strings.Fields(err.Error()), " "))
 }
 
 // pgCode returns the SQLSTATE of err, or "".

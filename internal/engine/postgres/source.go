@@ -19,6 +19,7 @@ import (
 
 	"github.com/godwit-db/godwit/internal/engine"
 	"github.com/godwit-db/godwit/internal/position"
+	"github.com/godwit-db/godwit/internal/retry"
 	"github.com/godwit-db/godwit/internal/schema"
 )
 
@@ -37,6 +38,7 @@ type Source struct {
 	// format is the copy format of ReadChunk: pgbinary, or pgtext for a
 	// migration to another engine.
 	format string
+	prober
 }
 
 var (
@@ -79,11 +81,13 @@ func OpenSource(ctx context.Context, rawURL, migration string, conns int) (*Sour
 		return nil, err
 	}
 	name := ObjectName(migration)
-	return &Source{checksummer: checksummer{pool}, url: rawURL, cfg: cfg, pool: pool, slot: name, pub: name, format: formatBinary}, nil
+	return &Source{checksummer: checksummer{pool}, url: rawURL, cfg: cfg, pool: pool, slot: name, pub: name, format: formatBinary,
+		prober: prober{cfg: cfg}}, nil
 }
 
 func (s *Source) Close() {
 	s.ReleaseSnapshot()
+	s.prober.close()
 	s.pool.Close()
 }
 
@@ -638,6 +642,7 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 		})
 	}
 	const statusEvery = time.Second
+	const streamSilence = 10 * time.Second
 	nextStatus := time.Now()
 	emit := func(txn engine.Txn) error {
 		select {
@@ -683,9 +688,15 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 		}
 	}()
 	deadline := time.Time{}
+	// Every status update asks for a reply: a stream that hears nothing for
+	// streamSilence is dead (a black-holed network gives no error).
+	heard := time.Now()
 	for {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if silent := time.Since(heard); silent > streamSilence {
+			return &retry.NoAnswerError{Role: "source", After: silent, Err: errors.New("no reply to the change stream's status updates")}
 		}
 		if poked.Swap(false) {
 			nextStatus, deadline = time.Now(), time.Time{}
@@ -712,6 +723,7 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 			}
 			return fmt.Errorf("receiving changes: %w", err)
 		}
+		heard = time.Now()
 		switch msg := raw.(type) {
 		case *pgproto3.ErrorResponse:
 			return fmt.Errorf("source replication error: %s (SQLSTATE %s)", msg.Message, msg.Code)
@@ -754,6 +766,7 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 						return err
 					}
 				}
+				heard = time.Now() // the wait for the applier is not silence
 			}
 		}
 	}

@@ -23,20 +23,24 @@ import (
 type Target struct {
 	checksummer
 	pool *pgxpool.Pool
+	prober
 }
 
 var _ engine.Target = (*Target)(nil)
 
 // OpenTarget connects to the target database.
 func OpenTarget(ctx context.Context, rawURL string, conns int) (*Target, error) {
-	pool, _, err := openPool(ctx, "target", rawURL, conns+1)
+	pool, cfg, err := openPool(ctx, "target", rawURL, conns+1)
 	if err != nil {
 		return nil, err
 	}
-	return &Target{checksummer: checksummer{pool}, pool: pool}, nil
+	return &Target{checksummer: checksummer{pool}, pool: pool, prober: prober{cfg: cfg}}, nil
 }
 
-func (t *Target) Close() { t.pool.Close() }
+func (t *Target) Close() {
+	t.prober.close()
+	t.pool.Close()
+}
 
 const metaDDL = `
 SELECT pg_advisory_xact_lock(hashtext('godwit meta'));
