@@ -176,6 +176,20 @@ func TestMySQLSourceCrash(t *testing.T) {
 	if res := g.run("verify", name); res.code != 0 {
 		t.Errorf("verify: %v", res)
 	}
+
+	// An idle source whose binary log rotates ends it with events that are no
+	// transaction (MariaDB's binlog checkpoint): the applied position must
+	// still reach the source's, or the lag grows forever.
+	src2 := openMy(t, f.url, db)
+	mustExec(t, src2, "FLUSH BINARY LOGS")
+	want = myMasterPos(t, f.url)
+	st = g.waitFor(name, r, "caught up with an idle source after a rotation", 20*time.Second, func(st status) bool {
+		ok, _ := posAtLeast(st.AppliedPosition, want)
+		return ok
+	})
+	if st.LagBytes != nil && *st.LagBytes > 0 {
+		t.Errorf("idle source after a rotation: lag %v bytes (%v)", *st.LagBytes, st)
+	}
 }
 
 // myMasterPos is the source's binlog position now, as file:pos.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-mysql-org/go-mysql/replication"
 	"github.com/godwit-db/godwit/internal/engine"
 	"github.com/godwit-db/godwit/internal/schema"
 )
@@ -150,5 +151,32 @@ func TestSplitCreate(t *testing.T) {
 	}
 	if createSQL(tb)[:len("CREATE TABLE `shop`.`items` (")] != "CREATE TABLE `shop`.`items` (" {
 		t.Errorf("createSQL not qualified: %s", createSQL(tb))
+	}
+}
+
+// TestDecoderBoundaries: events other than a transaction's are places to
+// resume from only between transactions; MariaDB writes a binlog checkpoint
+// event after a rotation, and an idle source's position stays past it.
+func TestDecoderBoundaries(t *testing.T) {
+	d := newDecoder(nil, "binlog.000001")
+	ev := func(e replication.Event, pos uint32) *replication.BinlogEvent {
+		return &replication.BinlogEvent{Header: &replication.EventHeader{LogPos: pos}, Event: e}
+	}
+	checkpoint := &replication.MariadbBinlogCheckPointEvent{Info: []byte("binlog.000001")}
+	steps := []struct {
+		ev       *replication.BinlogEvent
+		boundary bool
+	}{
+		{ev(checkpoint, 100), true},
+		{ev(&replication.MariadbGTIDEvent{}, 140), false},
+		{ev(&replication.QueryEvent{Query: []byte("BEGIN")}, 180), false},
+		{ev(checkpoint, 200), false}, // inside a transaction
+		{ev(&replication.XIDEvent{}, 240), true},
+		{ev(&replication.MariadbGTIDListEvent{}, 280), true},
+	}
+	for i, s := range steps {
+		if _, boundary, err := d.event(s.ev); err != nil || boundary != s.boundary {
+			t.Errorf("step %d (%T): boundary %v, %v; want %v", i, s.ev.Event, boundary, err, s.boundary)
+		}
 	}
 }

@@ -152,7 +152,10 @@ func (d *decoder) event(ev *replication.BinlogEvent) (out *engine.Txn, boundary 
 		// A DDL statement is a transaction of its own (implicit commit).
 		return d.end(pos, ev.Header.Timestamp), true, nil
 	}
-	return nil, false, nil
+	// Anything else between transactions (MariaDB's binlog checkpoint and GTID
+	// list events after a rotation, a heartbeat) is a place to resume from:
+	// else an idle source's position stays past what is applied, lag grows.
+	return nil, d.txn == nil, nil
 }
 
 // end closes the current transaction at pos.
