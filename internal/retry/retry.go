@@ -90,8 +90,8 @@ func (e *NoAnswerError) Error() string {
 
 func (e *NoAnswerError) Unwrap() error { return e.Err }
 
-// Transient reports whether err is a lost or refused connection, or a server
-// going away, which a reconnect may cure. It classifies by type, SQLSTATE and
+// Transient reports whether err is a lost or refused connection, a server
+// going away, or a deadlock, which another try may cure. It classifies by type, SQLSTATE and
 // error number, never by message text.
 func Transient(err error) bool {
 	if err == nil {
@@ -120,10 +120,14 @@ func Transient(err error) bool {
 	case errors.As(err, &pe):
 		// Class 08: connection exceptions; 57P01-57P03: the server shuts
 		// down, crashed or is starting; 53300: too many connections.
-		return pe.Code[:2] == "08" || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300"
+		// 40001, 40P01: serialization failure, deadlock (another session's,
+		// such as a killed runner's statement still running).
+		return pe.Code[:2] == "08" || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300" ||
+			pe.Code == "40001" || pe.Code == "40P01"
 	case errors.As(err, &me):
 		switch me.Number {
-		case 1040, // too many connections
+		case 1205, 1213, // lock wait timeout, deadlock
+			1040,                   // too many connections
 			1053,                   // server shutdown in progress
 			1152,                   // aborted connection
 			1158, 1159, 1160, 1161, // network read/write errors and timeouts

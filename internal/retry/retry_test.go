@@ -67,6 +67,8 @@ func TestTransient(t *testing.T) {
 		{mysql.ErrInvalidConn, true},
 		{&mysql.MySQLError{Number: 1053}, true},
 		{&mysql.MySQLError{Number: 1062}, false}, // duplicate key
+		{fmt.Errorf("writing: %w", &mysql.MySQLError{Number: 1213}), true},
+		{&pgconn.PgError{Code: "40P01"}, true},
 		{&pgconn.PgError{Code: "57P01"}, true},
 		{&pgconn.PgError{Code: "08006"}, true},
 		{&pgconn.PgError{Code: "23505"}, false},

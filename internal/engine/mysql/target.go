@@ -249,23 +249,31 @@ func (t *Target) existingIndexes(ctx context.Context, tb *schema.Table) (map[str
 
 // addIndexes adds the indexes that pick selects and the target lacks, in one ALTER TABLE.
 func (t *Target) addIndexes(ctx context.Context, tb *schema.Table, pick func(schema.Index) bool) error {
-	have, err := t.existingIndexes(ctx, tb)
-	if err != nil {
-		return err
-	}
-	var adds []string
-	for _, ix := range tb.Indexes {
-		if pick(ix) && !have[ix.Name] {
-			adds = append(adds, "ADD "+ix.Def)
+	for again := true; ; again = false {
+		have, err := t.existingIndexes(ctx, tb)
+		if err != nil {
+			return err
 		}
-	}
-	if len(adds) == 0 {
+		var adds []string
+		for _, ix := range tb.Indexes {
+			if pick(ix) && !have[ix.Name] {
+				adds = append(adds, "ADD "+ix.Def)
+			}
+		}
+		if len(adds) == 0 {
+			return nil
+		}
+		_, err = t.db.ExecContext(ctx, "ALTER TABLE "+qualified(tb)+" "+strings.Join(adds, ", "))
+		if err != nil && errNumber(err) == 1061 && again {
+			// A killed runner's ALTER goes on on the server, unseen until it
+			// ends; ours waited for it: look at the indexes again.
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("creating indexes on %s: %w", tb.QualifiedName(), describe(err))
+		}
 		return nil
 	}
-	if _, err := t.db.ExecContext(ctx, "ALTER TABLE "+qualified(tb)+" "+strings.Join(adds, ", ")); err != nil {
-		return fmt.Errorf("creating indexes on %s: %w", tb.QualifiedName(), describe(err))
-	}
-	return nil
 }
 
 // CreateKeyIndex implements engine.Target: the primary key came with the

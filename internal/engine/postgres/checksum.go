@@ -30,7 +30,9 @@ func rowSelect(t *schema.Table, lo, hi []string) string {
 func (c checksummer) NextBound(ctx context.Context, t *schema.Table, lo []string, rows int64) ([]string, error) {
 	keyText := make([]string, len(t.Key))
 	for i, k := range t.Key {
-		keyText[i] = QuoteIdent(k) + "::text"
+		// Named apart from the key: ORDER BY a name takes an output column
+		// first, and would sort the keys as text, without the index.
+		keyText[i] = fmt.Sprintf("%s::text AS godwit_bound_%d", QuoteIdent(k), i)
 	}
 	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s OFFSET %d LIMIT 1",
 		strings.Join(keyText, ", "), only(t), RangePredicate(t, lo, nil), quoteList(t.Key), rows-1)
@@ -64,8 +66,12 @@ func (c checksummer) RowHashes(ctx context.Context, t *schema.Table, lo, hi []st
 	for i, k := range t.Key {
 		keys[i] = "x." + QuoteIdent(k) + "::text"
 	}
+	order := make([]string, len(t.Key))
+	for i, k := range t.Key {
+		order[i] = "x." + QuoteIdent(k) // the typed key, not the text output of the same name
+	}
 	q := fmt.Sprintf("SELECT %s, hashtextextended(x::text, 0)::text FROM (%s) x ORDER BY %s",
-		strings.Join(keys, ", "), rowSelect(t, lo, hi), quoteList(t.Key))
+		strings.Join(keys, ", "), rowSelect(t, lo, hi), strings.Join(order, ", "))
 	rows, err := c.pool.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("hashing rows of %s: %w", t.QualifiedName(), err)
