@@ -66,6 +66,9 @@ func (r *Runner) Create(ctx context.Context, name string, spec Spec) error {
 	if err := ValidateName(name); err != nil {
 		return err
 	}
+	if spec.RetryForSeconds < 0 {
+		return fmt.Errorf("retry_for_seconds must not be negative (0: the default of %s)", retry.DefaultFor)
+	}
 	if _, err := r.Store.Get(ctx, name); err == nil {
 		return fmt.Errorf("migration %q already exists: pick another name, or remove it with 'godwit delete %s'", name, name)
 	}
