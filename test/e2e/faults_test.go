@@ -185,7 +185,7 @@ func TestMySQLSourceCrash(t *testing.T) {
 	want = myMasterPos(t, f.url)
 	st = g.waitFor(name, r, "caught up with an idle source after a rotation", 20*time.Second, func(st status) bool {
 		ok, _ := posAtLeast(st.AppliedPosition, want)
-		return ok
+		return ok && st.SourcePosition == st.AppliedPosition
 	})
 	if st.LagBytes != nil && *st.LagBytes > 0 {
 		t.Errorf("idle source after a rotation: lag %v bytes (%v)", *st.LagBytes, st)

@@ -33,6 +33,8 @@ type Source struct {
 	// needed is the oldest binlog position the migration still needs (the
 	// start, then what the target has committed), for RetainedBytes.
 	needed atomic.Pointer[position.Binlog]
+	// received is the last place to resume from the stream has read.
+	received atomic.Pointer[position.Binlog]
 	*prober
 }
 
@@ -286,6 +288,47 @@ func (s *Source) DropCapture(context.Context, []*schema.Table) ([]string, error)
 // CurrentPosition implements engine.Source.
 func (s *Source) CurrentPosition(ctx context.Context) (position.Position, error) {
 	return masterStatus(ctx, s.db)
+}
+
+// DisplayPosition is the source's position for showing lag. MariaDB writes a
+// binlog checkpoint event some time after a rotation and sends it to a
+// replica only with the next transaction: an idle source's position stays a
+// few bytes past what any stream can read. Events after the stream's place
+// that are no transaction are not lag.
+func (s *Source) DisplayPosition(ctx context.Context) (position.Position, error) {
+	cur, err := masterStatus(ctx, s.db)
+	rcv := s.received.Load()
+	if err != nil || rcv == nil || rcv.File != cur.File || cur.Pos <= rcv.Pos || cur.Pos-rcv.Pos > 4096 {
+		return cur, err
+	}
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf("SHOW BINLOG EVENTS IN %s FROM %d LIMIT 20", QuoteString(rcv.File), rcv.Pos))
+	if err != nil {
+		return cur, nil // only a display: the plain position will do
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if rows.Scan(ptrs...) != nil || len(vals) < 3 {
+			return cur, nil
+		}
+		if pos, _ := strconv.ParseUint(string(vals[1]), 10, 32); pos >= uint64(cur.Pos) {
+			break // written since the status was read
+		}
+		switch string(vals[2]) { // Log_name, Pos, Event_type, ...
+		case "Binlog_checkpoint", "Gtid_list", "Format_desc", "Rotate", "Previous_gtids":
+		default:
+			return cur, nil
+		}
+	}
+	if rows.Err() != nil {
+		return cur, nil
+	}
+	return *rcv, nil
 }
 
 func isIntType(c *schema.Column) bool {

@@ -347,6 +347,8 @@ func (s *Source) Stream(ctx context.Context, from position.Position, tables []*s
 			if r, rot := ev.Event.(*replication.RotateEvent); rot {
 				received.Pos = uint32(r.Position)
 			}
+			rcv := received
+			s.received.Store(&rcv)
 		}
 		if txn == nil || (len(txn.Changes) == 0 && !txn.More) {
 			continue // an empty transaction: the heartbeat reports its end
