@@ -125,14 +125,7 @@ insert into acc select i, 0, md5(i::text) from generate_series(1, %d) i; analyze
 	})
 	applyTime := time.Since(started)
 	peak := s.finish()
-	t.Logf("postgres, %d rows in one transaction: source update %v, applied on the target %v after it began; runner RSS %d MB before, peak %d MB",
-		n, updated.Round(time.Millisecond), applyTime.Round(time.Millisecond), before>>20, peak>>20)
-	if sawPart {
-		t.Errorf("the target showed part of the transaction")
-	}
-	if peak > maxRSS {
-		t.Errorf("runner peak RSS %d MB applying a %d-row transaction, want < %d MB", peak>>20, n, maxRSS>>20)
-	}
+	reportBigTxn(t, "postgres", n, updated, applyTime, before, peak, sawPart)
 	compareTables(t, srcURL, dstURL, []tableSpec{{"public", "acc", []string{"id"}}})
 }
 
@@ -174,8 +167,15 @@ func bigTxnMy(t *testing.T, n int) {
 	}
 	applyTime := time.Since(started)
 	peak := s.finish()
-	t.Logf("mariadb, %d rows in one transaction: source update %v, applied on the target %v after it began; runner RSS %d MB before, peak %d MB",
-		n, updated.Round(time.Millisecond), applyTime.Round(time.Millisecond), before>>20, peak>>20)
+	reportBigTxn(t, "mariadb", n, updated, applyTime, before, peak, sawPart)
+}
+
+// reportBigTxn logs one big transaction's figures and checks what must hold:
+// no part of it visible alone, and the runner's peak RSS under maxRSS.
+func reportBigTxn(t *testing.T, eng string, n int, updated, applied time.Duration, before, peak int64, sawPart bool) {
+	t.Helper()
+	t.Logf("%s, %d rows in one transaction: source update %v, applied on the target %v after it began; runner RSS %d MB before, peak %d MB",
+		eng, n, updated.Round(time.Millisecond), applied.Round(time.Millisecond), before>>20, peak>>20)
 	if sawPart {
 		t.Errorf("the target showed part of the transaction")
 	}

@@ -224,11 +224,7 @@ func masterStatus(ctx context.Context, q querier) (position.Binlog, error) {
 		}
 		return position.Binlog{}, errors.New("the source's binary log is off (SHOW MASTER STATUS is empty): restart the server with log_bin=ON and binlog_format=ROW, or copy once with --once")
 	}
-	vals := make([]sql.RawBytes, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+	vals, ptrs := rawRow(len(cols))
 	if err := rows.Scan(ptrs...); err != nil {
 		return position.Binlog{}, err
 	}
@@ -260,11 +256,7 @@ func (s *Source) RetainedBytes(ctx context.Context) (int64, error) {
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
-	vals := make([]sql.RawBytes, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+	vals, ptrs := rawRow(len(cols))
 	var total int64
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
@@ -307,11 +299,7 @@ func (s *Source) DisplayPosition(ctx context.Context) (position.Position, error)
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
-	vals := make([]sql.RawBytes, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+	vals, ptrs := rawRow(len(cols))
 	for rows.Next() {
 		if rows.Scan(ptrs...) != nil || len(vals) < 3 {
 			return cur, nil
@@ -428,11 +416,7 @@ func writeRows(ctx context.Context, q querier, t *schema.Table, lo, hi []string,
 		return err
 	}
 	defer rows.Close()
-	vals := make([]sql.RawBytes, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+	vals, ptrs := rawRow(len(cols))
 	var buf []byte
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
@@ -599,4 +583,14 @@ func (s *Source) Sequences(ctx context.Context, tables []*schema.Table) ([]engin
 		}
 	}
 	return out, nil
+}
+
+// rawRow is a row of n raw columns and the pointers Scan fills them through.
+func rawRow(n int) ([]sql.RawBytes, []any) {
+	vals := make([]sql.RawBytes, n)
+	ptrs := make([]any, n)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	return vals, ptrs
 }
