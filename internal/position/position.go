@@ -42,6 +42,22 @@ func ParseLSN(s string) (LSN, error) {
 
 func (l LSN) String() string { return fmt.Sprintf("%X/%X", uint32(l>>32), uint32(l)) }
 
+const walPageSize = 8192
+
+// RecordBoundary moves a WAL insert position just past a page header back to
+// the page start, the position the server reports: no record ends inside a
+// header. segSize is the server's wal_segment_size.
+func (l LSN) RecordBoundary(segSize int64) LSN {
+	off := uint64(l) % walPageSize
+	switch {
+	case off == 24: // short page header
+		return l - 24
+	case off == 40 && segSize > 0 && (uint64(l)-40)%uint64(segSize) == 0: // long header, first page of a segment
+		return l - 40
+	}
+	return l
+}
+
 // Encode implements Position.
 func (l LSN) Encode() string { return "pg1:" + l.String() }
 

@@ -116,3 +116,19 @@ func TestBinlog(t *testing.T) {
 		t.Fatal("positions of different engines compared")
 	}
 }
+
+func TestRecordBoundary(t *testing.T) {
+	const seg = 16 << 20
+	cases := []struct{ in, want LSN }{
+		{0x6018, 0x6000},      // just past a short page header
+		{0x6028, 0x6028},      // offset 40 inside a normal page: a real record end
+		{seg*3 + 40, seg * 3}, // just past the long header of a segment's first page
+		{0x5018, 0x5018},      // mid-page
+		{0x6019, 0x6019},
+	}
+	for _, c := range cases {
+		if got := c.in.RecordBoundary(seg); got != c.want {
+			t.Errorf("RecordBoundary(%X) = %X, want %X", uint64(c.in), uint64(got), uint64(c.want))
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/godwit-db/godwit/internal/position"
 	"github.com/godwit-db/godwit/internal/testutil"
 )
 
@@ -282,24 +283,18 @@ func currentLSN(t testing.TB, url string) (string, uint64) {
 	conn := connect(t, url)
 	// The insert position, not pg_current_wal_lsn: with synchronous_commit off
 	// (the test clusters) a commit returns before its WAL is written, and the
-	// write position can lie before the commit record just made. No record ends
-	// just past a page header: such a position is moved back to the page start.
+	// write position can lie before the commit record just made.
 	var s string
-	var segSize uint64
+	var segSize int64
 	if err := conn.QueryRow(context.Background(), "select pg_current_wal_insert_lsn()::text, (select setting::int8 from pg_settings where name = 'wal_segment_size')").Scan(&s, &segSize); err != nil {
 		t.Fatal(err)
 	}
-	v, err := parseLSN(s)
+	v, err := position.ParseLSN(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	switch off := v % 8192; {
-	case off == 24:
-		v -= 24
-	case off == 40 && (v-40)%segSize == 0:
-		v -= 40
-	}
-	return fmt.Sprintf("%X/%X", v>>32, uint32(v)), v
+	v = v.RecordBoundary(segSize)
+	return v.String(), uint64(v)
 }
 
 // workload writes to the source with a few connections until stopped.

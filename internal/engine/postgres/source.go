@@ -540,22 +540,7 @@ func insertLSN(ctx context.Context, q interface {
 	if err != nil {
 		return nil, err
 	}
-	return recordBoundary(lsn, segSize), nil
-}
-
-const walPageSize = 8192
-
-// recordBoundary moves an insert position just past a page header back to the
-// page start: no record ends inside a header.
-func recordBoundary(lsn position.LSN, segSize int64) position.LSN {
-	off := uint64(lsn) % walPageSize
-	switch {
-	case off == 24: // short page header
-		return lsn - 24
-	case off == 40 && segSize > 0 && (uint64(lsn)-40)%uint64(segSize) == 0: // long header, first page of a segment
-		return lsn - 40
-	}
-	return lsn
+	return lsn.RecordBoundary(segSize), nil
 }
 
 // CurrentPosition implements engine.Source.

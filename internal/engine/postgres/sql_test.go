@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/godwit-db/godwit/internal/position"
 	"github.com/godwit-db/godwit/internal/schema"
 )
 
@@ -110,21 +109,5 @@ func TestApplySQL(t *testing.T) {
 	}
 	if want := `UPDATE "public"."accounts" SET "id" = $2::bigint, "owner" = $3::text WHERE "id" = $1::bigint`; move != want {
 		t.Errorf("MovedKeySQL move =\n %s\nwant\n %s", move, want)
-	}
-}
-
-func TestRecordBoundary(t *testing.T) {
-	const seg = 16 << 20
-	cases := []struct{ in, want position.LSN }{
-		{0x6018, 0x6000},      // just past a short page header
-		{0x6028, 0x6028},      // offset 40 inside a normal page: a real record end
-		{seg*3 + 40, seg * 3}, // just past the long header of a segment's first page
-		{0x5018, 0x5018},      // mid-page
-		{0x6019, 0x6019},
-	}
-	for _, c := range cases {
-		if got := recordBoundary(c.in, seg); got != c.want {
-			t.Errorf("recordBoundary(%X) = %X, want %X", uint64(c.in), uint64(got), uint64(c.want))
-		}
 	}
 }
