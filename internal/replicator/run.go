@@ -112,16 +112,34 @@ func Run(ctx context.Context, in <-chan engine.Txn, begin func(context.Context) 
 	applied position.Position, opts Options, onCommit func(Commit)) error {
 	opts.defaults()
 	var lastPersist time.Time
+	// held is a heartbeat that came too soon after the last commit: it is
+	// recorded when its turn comes unless something newer arrives first. (A
+	// source sends a heartbeat only when its position moved: one dropped here
+	// would leave an idle source's applied position behind for good.)
+	var held *engine.Txn
 	for {
-		txn, err := recv(ctx, in)
+		var txn engine.Txn
+		var err error
+		if held != nil {
+			var ok bool
+			if txn, ok, err = recvBy(ctx, in, lastPersist.Add(opts.HeartbeatEvery)); err == nil && !ok {
+				txn = *held
+			}
+		} else {
+			txn, err = recv(ctx, in)
+		}
 		if err != nil {
 			return err
 		}
+		held = nil
 		if len(txn.Changes) == 0 && !txn.More {
 			// A heartbeat: record it now and then, so consistency and lag can advance
 			// while the source is idle, and so the source can release its log.
-			urgent := opts.HeartbeatNow != nil && opts.HeartbeatNow()
-			if (!urgent && time.Since(lastPersist) < opts.HeartbeatEvery) || txn.End == nil || (applied != nil && applied.Covers(txn.End)) {
+			if txn.End == nil || (applied != nil && applied.Covers(txn.End)) {
+				continue
+			}
+			if urgent := opts.HeartbeatNow != nil && opts.HeartbeatNow(); !urgent && time.Since(lastPersist) < opts.HeartbeatEvery {
+				held = &txn
 				continue
 			}
 		}
@@ -245,6 +263,23 @@ func fetchMissing(ctx context.Context, tx engine.ApplyTx, m *engine.MissingRowEr
 		return err
 	}
 	return tx.Apply(ctx, engine.Segment{Ops: []*engine.TableOps{{Table: m.Table, Upserts: [][]engine.Value{img}}}})
+}
+
+// recvBy is recv that gives up at deadline, returning ok false.
+func recvBy(ctx context.Context, in <-chan engine.Txn, deadline time.Time) (engine.Txn, bool, error) {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return engine.Txn{}, false, ctx.Err()
+	case txn, ok := <-in:
+		if !ok {
+			return engine.Txn{}, false, errors.New("change stream closed")
+		}
+		return txn, true, nil
+	case <-t.C:
+		return engine.Txn{}, false, nil
+	}
 }
 
 func recv(ctx context.Context, in <-chan engine.Txn) (engine.Txn, error) {
