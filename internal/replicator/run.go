@@ -118,18 +118,16 @@ func Run(ctx context.Context, in <-chan engine.Txn, begin func(context.Context) 
 	// would leave an idle source's applied position behind for good.)
 	var held *engine.Txn
 	for {
-		var txn engine.Txn
-		var err error
+		var due time.Time
 		if held != nil {
-			var ok bool
-			if txn, ok, err = recvBy(ctx, in, lastPersist.Add(opts.HeartbeatEvery)); err == nil && !ok {
-				txn = *held
-			}
-		} else {
-			txn, err = recv(ctx, in)
+			due = lastPersist.Add(opts.HeartbeatEvery)
 		}
+		txn, ok, err := recvBy(ctx, in, due)
 		if err != nil {
 			return err
+		}
+		if !ok {
+			txn = *held
 		}
 		held = nil
 		if len(txn.Changes) == 0 && !txn.More {
@@ -265,10 +263,14 @@ func fetchMissing(ctx context.Context, tx engine.ApplyTx, m *engine.MissingRowEr
 	return tx.Apply(ctx, engine.Segment{Ops: []*engine.TableOps{{Table: m.Table, Upserts: [][]engine.Value{img}}}})
 }
 
-// recvBy is recv that gives up at deadline, returning ok false.
+// recvBy is recv that gives up at deadline (none when zero), returning ok false.
 func recvBy(ctx context.Context, in <-chan engine.Txn, deadline time.Time) (engine.Txn, bool, error) {
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
+	var expired <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		expired = t.C
+	}
 	select {
 	case <-ctx.Done():
 		return engine.Txn{}, false, ctx.Err()
@@ -277,19 +279,12 @@ func recvBy(ctx context.Context, in <-chan engine.Txn, deadline time.Time) (engi
 			return engine.Txn{}, false, errors.New("change stream closed")
 		}
 		return txn, true, nil
-	case <-t.C:
+	case <-expired:
 		return engine.Txn{}, false, nil
 	}
 }
 
 func recv(ctx context.Context, in <-chan engine.Txn) (engine.Txn, error) {
-	select {
-	case <-ctx.Done():
-		return engine.Txn{}, ctx.Err()
-	case txn, ok := <-in:
-		if !ok {
-			return engine.Txn{}, errors.New("change stream closed")
-		}
-		return txn, nil
-	}
+	txn, _, err := recvBy(ctx, in, time.Time{})
+	return txn, err
 }

@@ -31,8 +31,10 @@ func Drift(recorded, now []*Table) []string {
 				out = append(out, fmt.Sprintf("%s: column %s dropped or renamed", name, c.Name))
 			case nc.Type != c.Type:
 				out = append(out, fmt.Sprintf("%s: column %s changed type from %s to %s", name, c.Name, c.Type, nc.Type))
-			case nc.NotNull != c.NotNull:
-				out = append(out, fmt.Sprintf("%s: column %s is now %s", name, c.Name, map[bool]string{true: "NOT NULL", false: "nullable"}[nc.NotNull]))
+			case nc.NotNull && !c.NotNull:
+				out = append(out, fmt.Sprintf("%s: column %s is now NOT NULL", name, c.Name))
+			case !nc.NotNull && c.NotNull:
+				out = append(out, fmt.Sprintf("%s: column %s is now nullable", name, c.Name))
 			case nc.Generated != c.Generated:
 				out = append(out, fmt.Sprintf("%s: column %s changed its generation expression", name, c.Name))
 			}
@@ -42,8 +44,8 @@ func Drift(recorded, now []*Table) []string {
 				out = append(out, fmt.Sprintf("%s: column %s added (%s)", name, c.Name, c.Type))
 			}
 		}
-		if len(out) == before && order(r) != order(n) {
-			out = append(out, fmt.Sprintf("%s: columns reordered (%s, was %s)", name, order(n), order(r)))
+		if was, is := order(r), order(n); len(out) == before && was != is {
+			out = append(out, fmt.Sprintf("%s: columns reordered (%s, was %s)", name, is, was))
 		}
 		if !slices.Equal(r.Key, n.Key) {
 			out = append(out, fmt.Sprintf("%s: key changed from (%s) to (%s)", name, strings.Join(r.Key, ", "), strings.Join(n.Key, ", ")))
